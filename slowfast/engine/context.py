@@ -1,0 +1,54 @@
+"""Where a process stands in a run: its device, rank and the pieces every engine part needs."""
+from dataclasses import dataclass
+
+import torch
+from fvcore.common.config import CfgNode
+from torch import nn
+
+from slowfast.datasets.pathways import to_model_inputs
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """A process's device and its place among the run's processes."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+class InputPreparer:
+    """Moves a uint8 clip batch to the device and turns it into the model's pathway list."""
+
+    def __init__(self, cfg: CfgNode, device: torch.device) -> None:
+        self.device = device
+        self.mean = tuple(cfg.DATA.MEAN)
+        self.std = tuple(cfg.DATA.STD)
+        self.alpha = cfg.SLOWFAST.ALPHA if cfg.MODEL.ARCH == "slowfast" else None
+
+    def __call__(self, clips: torch.Tensor) -> list[torch.Tensor]:
+        clips = clips.to(self.device, non_blocking=True)
+        return to_model_inputs(clips, self.mean, self.std, self.alpha)
+
+
+def input_shapes(cfg: CfgNode, num_frames: int, crop_size: int) -> list[tuple[int, ...]]:
+    """Per-pathway input shapes of one clip, for FLOP counting."""
+    if cfg.MODEL.ARCH == "slowfast":
+        slow = num_frames // cfg.SLOWFAST.ALPHA
+        return [(1, 3, slow, crop_size, crop_size), (1, 3, num_frames, crop_size, crop_size)]
+    return [(1, 3, num_frames, crop_size, crop_size)]
+
+
+def build_loss(name: str) -> nn.Module:
+    """The training loss named by MODEL.LOSS_FUNC."""
+    losses = {"cross_entropy": nn.CrossEntropyLoss, "bce_logit": nn.BCEWithLogitsLoss}
+    return losses[name](reduction="mean")
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The bare model inside a DistributedDataParallel wrapper."""
+    return model.module if hasattr(model, "module") else model

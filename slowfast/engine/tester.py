@@ -1,0 +1,56 @@
+"""The multi-view test: every video, every temporal view x spatial crop, scores ensembled."""
+import torch
+from fvcore.common.config import CfgNode
+
+from slowfast.datasets.build import build_dataset
+from slowfast.datasets.loader import build_eval_loader
+from slowfast.engine import checkpoint as ckpt
+from slowfast.engine.context import InputPreparer, RunContext
+from slowfast.engine.evaluator import run_views
+from slowfast.engine.metrics import ViewEnsemble
+from slowfast.models import build_model
+from slowfast.utils.logging import get_logger, log_json_stats
+
+logger = get_logger(__name__)
+
+
+def test_checkpoint_path(cfg: CfgNode) -> str | None:
+    """TEST.CHECKPOINT_FILE_PATH, else the run's last checkpoint, else TRAIN.CHECKPOINT_FILE_PATH."""
+    if cfg.TEST.CHECKPOINT_FILE_PATH:
+        return cfg.TEST.CHECKPOINT_FILE_PATH
+    last = ckpt.find_last_checkpoint(cfg.OUTPUT_DIR)
+    if last is not None:
+        return str(last)
+    return cfg.TRAIN.CHECKPOINT_FILE_PATH or None
+
+
+def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
+    """Load the checkpoint to test, score the test split and log a ``test_final`` line."""
+    model = build_model(cfg).to(ctx.device)
+    path = test_checkpoint_path(cfg)
+    if path is None:
+        logger.warning("no checkpoint to test (TEST/TRAIN.CHECKPOINT_FILE_PATH empty, none in "
+                       f"{cfg.OUTPUT_DIR}); testing a randomly initialised model")
+    else:
+        ckpt.load_pretrained(path, model, reset_head_if_classes_differ=False)
+        logger.info(f"testing {path}")
+    dataset = build_dataset(cfg, "test")
+    pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"
+    loader = build_eval_loader(
+        dataset, cfg.TEST.BATCH_SIZE // ctx.world_size, cfg.DATA_LOADER.NUM_WORKERS, pin,
+        rank=ctx.rank, world_size=ctx.world_size,
+    )
+    views, crops = cfg.TEST.NUM_ENSEMBLE_VIEWS, cfg.TEST.NUM_SPATIAL_CROPS
+    ensemble = ViewEnsemble(dataset.num_videos, views * crops, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
+    results = run_views(model, loader, InputPreparer(cfg, ctx.device), ensemble, cfg.MODEL.HEAD_ACT,
+                        log_period=cfg.LOG_PERIOD)
+    metric = "map" if cfg.DATA.MULTI_LABEL else "top1"
+    logger.info(
+        f"test: {views} temporal views x {crops} spatial crops of {cfg.DATA.NUM_FRAMES} frames at "
+        f"{cfg.DATA.TEST_CROP_SIZE}px, "
+        f"{results.get('num_videos')} videos, {metric} {results.get(metric, float('nan')):.2f}"
+    )
+    if cfg.TEST.SAVE_RESULTS_PATH and ctx.is_main:
+        torch.save(ensemble.state(), f"{cfg.OUTPUT_DIR}/{cfg.TEST.SAVE_RESULTS_PATH}")
+    log_json_stats({"split": "test_final", **results}, cfg.OUTPUT_DIR if ctx.is_main else None)
+    return results

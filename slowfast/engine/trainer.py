@@ -1,0 +1,212 @@
+"""The training loop: one schedule drives shapes, batch sizes, LR, eval and checkpoints."""
+import math
+import time
+from contextlib import nullcontext
+
+import torch
+from fvcore.common.config import CfgNode
+
+from slowfast.datasets.build import build_dataset
+from slowfast.datasets.loader import build_eval_loader, build_train_loader
+from slowfast.engine import checkpoint as ckpt
+from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, unwrap
+from slowfast.engine.evaluator import run_views
+from slowfast.engine.meters import format_eta
+from slowfast.engine.train_stats import RunningSums, top1_correct
+from slowfast.engine.metrics import ViewEnsemble
+from slowfast.engine.optimizer import build_optimizer, set_lr
+from slowfast.engine.precise_bn import recompute_bn_stats
+from slowfast.models import build_model
+from slowfast.models.complexity import model_info_line
+from slowfast.multigrid.report import format_schedule_table
+from slowfast.multigrid.sampler import MultigridBatchSampler
+from slowfast.multigrid.schedule import build_schedule
+from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
+
+logger = get_logger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+class Trainer:
+    """Builds everything once (model, optimizer, loaders) and trains to the schedule's end."""
+
+    def __init__(self, cfg: CfgNode, ctx: RunContext) -> None:
+        self.cfg, self.ctx = cfg, ctx
+        self.schedule = build_schedule(cfg)
+        self.model = build_model(cfg).to(ctx.device)
+        self.optimizer = build_optimizer(
+            self.model, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM,
+            dampening=cfg.SOLVER.DAMPENING, nesterov=cfg.SOLVER.NESTEROV,
+            weight_decay=cfg.SOLVER.WEIGHT_DECAY, bn_weight_decay=cfg.BN.WEIGHT_DECAY,
+        )
+        self.loss_fn = build_loss(cfg.MODEL.LOSS_FUNC)
+        self.prepare = InputPreparer(cfg, ctx.device)
+        self.autocast = _autocast(cfg, ctx.device)
+        self.train_set = build_dataset(cfg, "train")
+        self.val_set = build_dataset(cfg, "val")
+        self.sampler = MultigridBatchSampler(
+            len(self.train_set), self.schedule, world_size=ctx.world_size, rank=ctx.rank,
+            seed=cfg.RNG_SEED,
+        )
+        pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"
+        self.train_loader = build_train_loader(
+            self.train_set, self.sampler, cfg.DATA_LOADER.NUM_WORKERS, pin,
+        )
+        self.val_loader = build_eval_loader(
+            self.val_set, cfg.TEST.BATCH_SIZE // ctx.world_size, cfg.DATA_LOADER.NUM_WORKERS,
+            pin, rank=ctx.rank, world_size=ctx.world_size,
+        )
+        self.writer = MetricsWriter(
+            cfg.OUTPUT_DIR if ctx.is_main and cfg.TENSORBOARD.ENABLE else None,
+            log_dir=cfg.TENSORBOARD.LOG_DIR, dataset=cfg.TRAIN.DATASET,
+        )
+        self.state = {"global_iter": 0, "samples_seen": 0, "best_top1": 0.0}
+        self.start_epoch = 0
+
+    def fit(self) -> dict:
+        """Resume or initialise, then train every remaining epoch; returns the last val stats."""
+        self._log_setup()
+        self._restore()
+        val_stats: dict = {}
+        for epoch in range(self.start_epoch, self.schedule.max_epoch):
+            self.train_epoch(epoch)
+            evaluate = self.schedule.is_eval_epoch(epoch)
+            save = self.schedule.is_checkpoint_epoch(epoch)
+            if (evaluate or save) and self.cfg.BN.USE_PRECISE_STATS:
+                self._precise_bn(epoch)
+            if save and self.ctx.is_main:
+                path = ckpt.save_checkpoint(
+                    self.cfg.OUTPUT_DIR, epoch, unwrap(self.model), self.optimizer,
+                    self.cfg.dump(), dict(self.state),
+                )
+                logger.info(f"saved checkpoint {path}")
+            if evaluate:
+                val_stats = self.validate(epoch)
+        self.writer.close()
+        return val_stats
+
+    def train_epoch(self, epoch: int) -> None:
+        """One pass over the sampler's batches for this epoch's stage."""
+        self.sampler.set_epoch(epoch)
+        num_batches = len(self.sampler)
+        window, epoch_total = RunningSums(self.ctx.device), RunningSums(self.ctx.device)
+        self.model.train()
+        data_time, tic, last_log = 0.0, time.perf_counter(), time.perf_counter()
+        for it, (clips, labels, _) in enumerate(self.train_loader):
+            data_time += time.perf_counter() - tic
+            lr = self.schedule.lr_at(epoch + it / num_batches)
+            set_lr(self.optimizer, lr)
+            labels = labels.to(self.ctx.device, non_blocking=True)
+            loss, logits = self.train_step(self.prepare(clips), labels)
+            correct = None if self.cfg.DATA.MULTI_LABEL else top1_correct(logits, labels)
+            for sums in (window, epoch_total):
+                sums.add(loss, correct, clips.shape[0])
+            self.state["global_iter"] += 1
+            self.state["samples_seen"] += clips.shape[0] * self.ctx.world_size
+            if (it + 1) % self.cfg.LOG_PERIOD == 0 or it + 1 == num_batches:
+                elapsed = time.perf_counter() - last_log
+                iters = window.steps
+                stats = {
+                    "_type": "train_iter", **self._position(epoch), "iter": f"{it + 1}/{num_batches}",
+                    "shape": "x".join(str(d) for d in (clips.shape[0], *clips.shape[2:4])),
+                    **window.means(), "lr": lr, "dt": elapsed / iters, "dt_data": data_time / iters,
+                    "global_iter": self.state["global_iter"],
+                }
+                stats["eta"] = format_eta(stats["dt"] * self._remaining_iters(epoch, it))
+                self._check_finite(stats, epoch, it, clips)
+                log_json_stats(stats, self._stats_dir())
+                self.writer.add_scalars({"Train/loss": stats["loss"], "Train/lr": lr}, self.state["global_iter"])
+                window, data_time, last_log = RunningSums(self.ctx.device), 0.0, time.perf_counter()
+            tic = time.perf_counter()
+        log_json_stats(
+            {"_type": "train_epoch", **self._position(epoch), **epoch_total.means(), "lr": lr,
+             "samples_seen": self.state["samples_seen"]},
+            self._stats_dir(),
+        )
+
+    def train_step(self, inputs: list[torch.Tensor], labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward, loss, backward, update; returns the detached loss and logits."""
+        with self.autocast:
+            logits = self.model(inputs)
+            loss = self.loss_fn(logits.float(), labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach(), logits.detach()
+
+    def validate(self, epoch: int) -> dict:
+        """Centre clip, centre crop, full target shape: comparable across multigrid stages."""
+        ensemble = ViewEnsemble(
+            self.val_set.num_videos, 1, self.cfg.MODEL.NUM_CLASSES, self.cfg.DATA.ENSEMBLE_METHOD,
+        )
+        results = run_views(self.model, self.val_loader, self.prepare, ensemble, self.cfg.MODEL.HEAD_ACT, self.autocast)
+        if "top1" in results:
+            self.state["best_top1"] = max(self.state["best_top1"], results["top1"])
+        stats = {"_type": "val_epoch", "epoch": f"{epoch + 1}/{self.schedule.max_epoch}", **results,
+                 "best_top1": self.state["best_top1"]}
+        log_json_stats(stats, self._stats_dir())
+        self.writer.add_scalars(
+            {f"Val/{key}": value for key, value in results.items() if key in ("top1", "top5", "map")},
+            self.state["global_iter"],
+        )
+        return stats
+
+    def _position(self, epoch: int) -> dict:
+        stage = self.schedule.stage_at(epoch)
+        return {"epoch": f"{epoch + 1}/{self.schedule.max_epoch}", "stage": stage.index}
+
+    def _check_finite(self, stats: dict, epoch: int, it: int, clips: torch.Tensor) -> None:
+        if not math.isfinite(stats["loss"]):
+            raise NonFiniteLossError(
+                f"loss is {stats['loss']} around epoch {epoch + 1}, iteration {it + 1}, "
+                f"stage {self.schedule.stage_at(epoch).index}, batch shape {tuple(clips.shape)}; "
+                "lower SOLVER.BASE_LR or check the data"
+            )
+
+    def _remaining_iters(self, epoch: int, it: int) -> int:
+        later = sum(self.sampler.num_batches(e) for e in range(epoch + 1, self.schedule.max_epoch))
+        return later + self.sampler.num_batches(epoch) - it - 1
+
+    def _precise_bn(self, epoch: int) -> None:
+        stage = self.schedule.stage_at(epoch)
+        base_shape = stage.short_cycle[-1].shape
+        per_device = stage.short_cycle[-1].batch_size // self.ctx.world_size
+        order = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(self.cfg.RNG_SEED + epoch))
+        num_batches = min(self.cfg.BN.NUM_BATCHES_PRECISE, len(order) // per_device)
+        batches = [[(int(i), base_shape) for i in order[b * per_device:(b + 1) * per_device]] for b in range(num_batches)]
+        loader = build_train_loader(self.train_set, batches, self.cfg.DATA_LOADER.NUM_WORKERS, False, persistent=False)
+        recompute_bn_stats(self.model, loader, num_batches, self.prepare)
+        logger.info(f"precise BN over {num_batches} batches of {per_device} clips at {base_shape}")
+
+    def _restore(self) -> None:
+        resumed = ckpt.resume(self.cfg.OUTPUT_DIR, unwrap(self.model), self.optimizer) if self.cfg.TRAIN.AUTO_RESUME else None
+        if resumed is not None:
+            self.start_epoch = resumed["epoch"] + 1
+            self.state.update(resumed["trainer_state"])
+            logger.info(f"resumed from the checkpoint of epoch {resumed['epoch'] + 1}; continuing at epoch {self.start_epoch + 1}")
+        elif self.cfg.TRAIN.CHECKPOINT_FILE_PATH:
+            ckpt.load_pretrained(self.cfg.TRAIN.CHECKPOINT_FILE_PATH, unwrap(self.model))
+            logger.info(f"initialised from {self.cfg.TRAIN.CHECKPOINT_FILE_PATH}")
+
+    def _log_setup(self) -> None:
+        if not self.ctx.is_main:
+            return
+        if self.cfg.LOG_MODEL_INFO:
+            shapes = input_shapes(self.cfg, self.cfg.DATA.NUM_FRAMES, self.cfg.DATA.TRAIN_CROP_SIZE)
+            logger.info(model_info_line(unwrap(self.model), shapes))
+        logger.info("training schedule:\n" + format_schedule_table(self.schedule, self.ctx.world_size, len(self.train_set)))
+
+    def _stats_dir(self) -> str | None:
+        return self.cfg.OUTPUT_DIR if self.ctx.is_main else None
+
+
+def _autocast(cfg: CfgNode, device: torch.device):
+    """bf16 autocast on CUDA when TRAIN.MIXED_PRECISION (bf16 needs no loss scaling)."""
+    if not cfg.TRAIN.MIXED_PRECISION or device.type != "cuda":
+        return nullcontext()
+    if not torch.cuda.is_bf16_supported():
+        raise RuntimeError("TRAIN.MIXED_PRECISION needs a GPU with bfloat16 support; set it to False")
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16)

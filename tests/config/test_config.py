@@ -1,0 +1,75 @@
+import pytest
+
+from slowfast.config import ConfigError, get_cfg, load_config, merge_overrides
+from slowfast.config.validation import validate_config
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_yaml_with_base_and_overrides(tmp_path):
+    write(tmp_path, "base.yaml", "MODEL:\n  ARCH: i3d\n  MODEL_NAME: ResNet\nNUM_GPUS: 0\nSOLVER:\n  BASE_LR: 0.2\n  MAX_EPOCH: 7\nTRAIN:\n  BATCH_SIZE: 16\n")
+    child = write(tmp_path, "child.yaml", "_BASE_: base.yaml\nSOLVER:\n  MAX_EPOCH: 9\n")
+    cfg = load_config(child, ["SOLVER.WARMUP_EPOCHS", "2", "DATA.MEAN", "[0.5, 0.5, 0.5]"])
+    assert cfg.SOLVER.BASE_LR == 0.2
+    assert cfg.SOLVER.MAX_EPOCH == 9
+    assert cfg.TRAIN.BATCH_SIZE == 16
+    assert cfg.SOLVER.WARMUP_EPOCHS == 2.0 and isinstance(cfg.SOLVER.WARMUP_EPOCHS, float)
+    assert cfg.DATA.MEAN == [0.5, 0.5, 0.5]
+    assert cfg.is_frozen()
+
+
+def test_unknown_key_in_file_names_file_and_suggests(tmp_path):
+    path = write(tmp_path, "bad.yaml", "SOLVER:\n  BASE_LRR: 0.1\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml.*unknown key SOLVER.BASE_LRR.*did you mean SOLVER.BASE_LR"):
+        load_config(path)
+
+
+def test_unknown_override_key():
+    with pytest.raises(ConfigError, match=r"command-line override: unknown key TRAIN.BATCHSIZE"):
+        load_config(None, ["TRAIN.BATCHSIZE", "8"])
+
+
+def test_wrong_type_is_rejected():
+    with pytest.raises(ConfigError, match=r"TRAIN.BATCH_SIZE expects a int.*got str 'eight'"):
+        load_config(None, ["TRAIN.BATCH_SIZE", "eight"])
+
+
+def test_odd_number_of_overrides():
+    with pytest.raises(ConfigError, match="KEY VALUE pairs"):
+        merge_overrides(get_cfg(), ["TRAIN.BATCH_SIZE"])
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="config file 'nope.yaml' not found"):
+        load_config("nope.yaml")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["NUM_GPUS", "0", "TRAIN.BATCH_SIZE", "7", "NUM_SHARDS", "2"], r"TRAIN.BATCH_SIZE 7 must be a positive multiple of the number of devices 2"),
+        (["DATA.TRAIN_CROP_SIZE", "300"], r"DATA.TRAIN_CROP_SIZE 300 is larger than the smallest jitter scale"),
+        (["MODEL.ARCH", "x3d"], r"MODEL.ARCH is 'x3d'; expected one of"),
+        (["MODEL.ARCH", "i3d"], r"MODEL.ARCH 'i3d' does not go with MODEL.MODEL_NAME 'SlowFast'"),
+        (["RESNET.DEPTH", "34"], r"RESNET.DEPTH is 34"),
+        (["SOLVER.LR_POLICY", "linear"], r"SOLVER.LR_POLICY is 'linear'"),
+        (["DATA.TRAIN_JITTER_SCALES", "[320, 256]"], r"DATA.TRAIN_JITTER_SCALES must be \[min, max\]"),
+        (["SHARD_ID", "1"], r"SHARD_ID 1 must be in \[0, NUM_SHARDS 1\)"),
+    ],
+)
+def test_inconsistent_values_stop_with_named_key(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, ["NUM_GPUS", "1", "RESNET.NUM_BLOCK_TEMP_KERNEL", "[[3, 3], [4, 4], [6, 6], [3, 3]]",
+                           "RESNET.SPATIAL_STRIDES", "[[1, 1], [2, 2], [2, 2], [2, 2]]",
+                           "RESNET.SPATIAL_DILATIONS", "[[1, 1], [1, 1], [1, 1], [1, 1]]",
+                           "NONLOCAL.LOCATION", "[[[], []], [[], []], [[], []], [[], []]]", *overrides])
+
+
+def test_defaults_are_not_valid_for_slowfast_without_two_pathway_lists():
+    cfg = get_cfg()
+    with pytest.raises(ConfigError, match=r"RESNET.NUM_BLOCK_TEMP_KERNEL must list 4 stages x 2 pathway"):
+        validate_config(cfg)

@@ -1,0 +1,46 @@
+#!/usr/bin/env python
+"""Train and/or test a video model: python tools/run_net.py --cfg FILE [KEY VALUE ...]."""
+import argparse
+import sys
+
+try:
+    import slowfast  # noqa: F401
+except ImportError:  # running from a checkout without `pip install -e .`
+    import os
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from slowfast.config import ConfigError, load_config
+from slowfast.engine.launch import run
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
+    parser.add_argument("--init_method", default="tcp://localhost:9999",
+                        help="torch.distributed rendezvous for multi-machine runs")
+    parser.add_argument("--num_shards", type=int, default=None, help="number of machines (overrides NUM_SHARDS)")
+    parser.add_argument("--shard_id", type=int, default=None, help="index of this machine (overrides SHARD_ID)")
+    parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE overrides")
+    parser.add_argument("overrides", nargs="*", help="KEY VALUE overrides, e.g. SOLVER.BASE_LR 0.05")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    overrides = list(args.overrides) + list(args.opts)
+    if args.num_shards is not None:
+        overrides += ["NUM_SHARDS", str(args.num_shards)]
+    if args.shard_id is not None:
+        overrides += ["SHARD_ID", str(args.shard_id)]
+    try:
+        cfg = load_config(args.cfg_file, overrides)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    run(cfg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
