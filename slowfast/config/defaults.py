@@ -218,7 +218,7 @@ _C.SOLVER.LR_POLICY = "cosine"
 _C.SOLVER.COSINE_END_LR = 0.0
 # Run the cosine over [WARMUP_EPOCHS, MAX_EPOCH] instead of [0, MAX_EPOCH].
 _C.SOLVER.COSINE_AFTER_WARMUP = False
-# Decay factor between LR stages (multigrid fine-tuning uses it).
+# Decay factor between LR stages (kept for PySlowFast configs; LR stages use SOLVER.LRS).
 _C.SOLVER.GAMMA = 0.1
 # Epochs where the LR stages start (steps_with_relative_lrs); STEPS[0] = 0.
 _C.SOLVER.STEPS = []

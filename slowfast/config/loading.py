@@ -99,6 +99,10 @@ def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
     """Accept a value of the default's type; ints where floats are expected; lists for tuples."""
     if default is None or value is None or type(value) is type(default):
         return value
+    if isinstance(value, str):  # YAML reads 1e-4 as a string; yacs decodes such literals too
+        value = _parse_literal(value)
+        if type(value) is type(default):
+            return value
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(default, (list, tuple)) and isinstance(value, (list, tuple)):

@@ -39,8 +39,8 @@ def input_shapes(cfg: CfgNode, num_frames: int, crop_size: int) -> list[tuple[in
     """Per-pathway input shapes of one clip, for FLOP counting."""
     if cfg.MODEL.ARCH == "slowfast":
         slow = num_frames // cfg.SLOWFAST.ALPHA
-        return [(1, 3, slow, crop_size, crop_size), (1, 3, num_frames, crop_size, crop_size)]
-    return [(1, 3, num_frames, crop_size, crop_size)]
+        return [(3, slow, crop_size, crop_size), (3, num_frames, crop_size, crop_size)]
+    return [(3, num_frames, crop_size, crop_size)]
 
 
 def build_loss(name: str) -> nn.Module:

@@ -19,7 +19,7 @@ from slowfast.engine.precise_bn import recompute_bn_stats
 from slowfast.models import build_model
 from slowfast.models.complexity import model_info_line
 from slowfast.multigrid.report import format_schedule_table
-from slowfast.multigrid.sampler import MultigridBatchSampler
+from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
 
@@ -53,7 +53,7 @@ class Trainer:
         )
         pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"
         self.train_loader = build_train_loader(
-            self.train_set, self.sampler, cfg.DATA_LOADER.NUM_WORKERS, pin,
+            self.train_set, self.sampler, cfg.DATA_LOADER.NUM_WORKERS, pin, seed=cfg.RNG_SEED + ctx.rank,
         )
         self.val_loader = build_eval_loader(
             self.val_set, cfg.TEST.BATCH_SIZE // ctx.world_size, cfg.DATA_LOADER.NUM_WORKERS,
@@ -63,6 +63,7 @@ class Trainer:
             cfg.OUTPUT_DIR if ctx.is_main and cfg.TENSORBOARD.ENABLE else None,
             log_dir=cfg.TENSORBOARD.LOG_DIR, dataset=cfg.TRAIN.DATASET,
         )
+        self._check_epochs_have_batches()
         self.state = {"global_iter": 0, "samples_seen": 0, "best_top1": 0.0}
         self.start_epoch = 0
 
@@ -91,7 +92,7 @@ class Trainer:
     def train_epoch(self, epoch: int) -> None:
         """One pass over the sampler's batches for this epoch's stage."""
         self.sampler.set_epoch(epoch)
-        num_batches = len(self.sampler)
+        num_batches = self.sampler.batches_in_epoch
         window, epoch_total = RunningSums(self.ctx.device), RunningSums(self.ctx.device)
         self.model.train()
         data_time, tic, last_log = 0.0, time.perf_counter(), time.perf_counter()
@@ -166,17 +167,30 @@ class Trainer:
                 "lower SOLVER.BASE_LR or check the data"
             )
 
+    def _batches_in(self, epoch: int) -> int:
+        sizes = self.schedule.stage_at(epoch).short_cycle_batch_sizes
+        return count_batches(len(self.train_set), sizes, self.ctx.world_size)
+
     def _remaining_iters(self, epoch: int, it: int) -> int:
-        later = sum(self.sampler.num_batches(e) for e in range(epoch + 1, self.schedule.max_epoch))
-        return later + self.sampler.num_batches(epoch) - it - 1
+        later = sum(self._batches_in(e) for e in range(epoch + 1, self.schedule.max_epoch))
+        return later + self._batches_in(epoch) - it - 1
+
+    def _check_epochs_have_batches(self) -> None:
+        for stage in self.schedule.stages:
+            if self._batches_in(stage.start_epoch) == 0:
+                raise ValueError(
+                    f"multigrid stage {stage.index} (epochs {stage.start_epoch}-{stage.end_epoch - 1}) "
+                    f"needs batches of {list(stage.short_cycle_batch_sizes)} clips but the train split "
+                    f"has {len(self.train_set)}; lower TRAIN.BATCH_SIZE or add training videos"
+                )
 
     def _precise_bn(self, epoch: int) -> None:
         stage = self.schedule.stage_at(epoch)
-        base_shape = stage.short_cycle[-1].shape
-        per_device = stage.short_cycle[-1].batch_size // self.ctx.world_size
+        base_shape = stage.base_shape
+        per_device = stage.short_cycle_batch_sizes[-1] // self.ctx.world_size
         order = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(self.cfg.RNG_SEED + epoch))
         num_batches = min(self.cfg.BN.NUM_BATCHES_PRECISE, len(order) // per_device)
-        batches = [[(int(i), base_shape) for i in order[b * per_device:(b + 1) * per_device]] for b in range(num_batches)]
+        batches = [[(int(i), base_shape, epoch) for i in order[b * per_device:(b + 1) * per_device]] for b in range(num_batches)]
         loader = build_train_loader(self.train_set, batches, self.cfg.DATA_LOADER.NUM_WORKERS, False, persistent=False)
         recompute_bn_stats(self.model, loader, num_batches, self.prepare)
         logger.info(f"precise BN over {num_batches} batches of {per_device} clips at {base_shape}")

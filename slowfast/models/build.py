@@ -1,0 +1,178 @@
+"""Model registry and ``build_model``: the only place in ``slowfast.models`` that reads cfg."""
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import torch.nn as nn
+from fvcore.common.config import CfgNode
+
+from slowfast.models.init import init_weights
+from slowfast.models.nonlocal_block import NONLOCAL_INSTANTIATIONS
+from slowfast.models.norm import GroupedBatchNorm3d, NormFactory
+from slowfast.models.video_model import ResNet, ResNetOptions, SlowFast, SlowFastFusion
+
+ModelFactory = Callable[[CfgNode], nn.Module]
+
+# MODEL.MODEL_NAME -> function building that model (on CPU, not initialised) from the config.
+MODEL_REGISTRY: dict[str, ModelFactory] = {}
+
+# RESNET.TRANS_FUNC -> residual transform of ResNet-50/101 (ResNet-18 always uses "basic").
+_TRANSFORMS = {"bottleneck_transform": "bottleneck", "basic_transform": "basic"}
+
+
+def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
+    """Decorator adding a model factory under ``MODEL.MODEL_NAME`` = ``name``."""
+
+    def add(factory: ModelFactory) -> ModelFactory:
+        if name in MODEL_REGISTRY:
+            raise ValueError(f"A model named {name!r} is already registered")
+        MODEL_REGISTRY[name] = factory
+        return factory
+
+    return add
+
+
+def build_model(cfg: CfgNode) -> nn.Module:
+    """Build and initialise the model named by ``MODEL.MODEL_NAME``, on CPU."""
+    name = cfg.MODEL.MODEL_NAME
+    if name not in MODEL_REGISTRY:
+        raise ValueError(
+            f"MODEL.MODEL_NAME {name!r} is not a registered model; "
+            f"use one of {sorted(MODEL_REGISTRY)}"
+        )
+    model = MODEL_REGISTRY[name](cfg)
+    init_weights(
+        model,
+        fc_init_std=cfg.MODEL.FC_INIT_STD,
+        zero_init_final_bn=cfg.RESNET.ZERO_INIT_FINAL_BN,
+        zero_init_final_conv=cfg.RESNET.ZERO_INIT_FINAL_CONV,
+    )
+    return model
+
+
+def bn_group_size(cfg: CfgNode) -> int | None:
+    """Clips per BN statistic: ``MULTIGRID.BN_BASE_SIZE`` under multigrid, else the whole batch."""
+    if not (cfg.MULTIGRID.LONG_CYCLE or cfg.MULTIGRID.SHORT_CYCLE):
+        return None
+    if cfg.MULTIGRID.BN_BASE_SIZE < 1:
+        raise ValueError(f"MULTIGRID.BN_BASE_SIZE must be >= 1, got {cfg.MULTIGRID.BN_BASE_SIZE}")
+    return int(cfg.MULTIGRID.BN_BASE_SIZE)
+
+
+def norm_factory(cfg: CfgNode) -> NormFactory:
+    """The norm layer of every block: GroupedBatchNorm3d with the config's group size."""
+    if cfg.BN.NORM_TYPE != "batchnorm":
+        raise ValueError(
+            f"BN.NORM_TYPE {cfg.BN.NORM_TYPE!r} is not supported; use 'batchnorm' (multigrid "
+            "grouping is set by MULTIGRID.BN_BASE_SIZE)"
+        )
+    return partial(GroupedBatchNorm3d, eps=1e-5, momentum=0.1, group_size=bn_group_size(cfg))
+
+
+def resnet_options(cfg: CfgNode) -> ResNetOptions:
+    """Backbone options from the RESNET and NONLOCAL keys."""
+    depth = cfg.RESNET.DEPTH
+    if depth == 18:
+        transform = "basic"
+    elif cfg.RESNET.TRANS_FUNC in _TRANSFORMS:
+        transform = _TRANSFORMS[cfg.RESNET.TRANS_FUNC]
+    else:
+        raise ValueError(
+            f"RESNET.TRANS_FUNC {cfg.RESNET.TRANS_FUNC!r} is not one of {list(_TRANSFORMS)}"
+        )
+    if transform == "basic" and cfg.RESNET.NUM_GROUPS != 1:
+        raise ValueError(
+            f"RESNET.NUM_GROUPS {cfg.RESNET.NUM_GROUPS} needs bottleneck blocks; "
+            "basic blocks (ResNet-18) take 1"
+        )
+    if cfg.NONLOCAL.INSTANTIATION not in NONLOCAL_INSTANTIATIONS:
+        raise ValueError(
+            f"NONLOCAL.INSTANTIATION {cfg.NONLOCAL.INSTANTIATION!r} is not one of "
+            f"{NONLOCAL_INSTANTIATIONS}"
+        )
+    return ResNetOptions(
+        depth=depth,
+        width_per_group=cfg.RESNET.WIDTH_PER_GROUP,
+        num_groups=cfg.RESNET.NUM_GROUPS,
+        transform=transform,
+        stride_1x1=cfg.RESNET.STRIDE_1X1,
+        inplace_relu=cfg.RESNET.INPLACE_RELU,
+        num_block_temp_kernel=_per_stage(
+            cfg.RESNET.NUM_BLOCK_TEMP_KERNEL, "RESNET.NUM_BLOCK_TEMP_KERNEL"
+        ),
+        spatial_strides=_per_stage(cfg.RESNET.SPATIAL_STRIDES, "RESNET.SPATIAL_STRIDES"),
+        spatial_dilations=_per_stage(cfg.RESNET.SPATIAL_DILATIONS, "RESNET.SPATIAL_DILATIONS"),
+        nonlocal_locations=_per_stage(cfg.NONLOCAL.LOCATION, "NONLOCAL.LOCATION"),
+        nonlocal_groups=_per_stage(cfg.NONLOCAL.GROUP, "NONLOCAL.GROUP"),
+        nonlocal_pools=_per_stage(cfg.NONLOCAL.POOL, "NONLOCAL.POOL"),
+        nonlocal_instantiation=cfg.NONLOCAL.INSTANTIATION,
+    )
+
+
+def slowfast_fusion(cfg: CfgNode) -> SlowFastFusion:
+    """Pathway ratios and lateral connection from the SLOWFAST keys."""
+    return SlowFastFusion(
+        alpha=cfg.SLOWFAST.ALPHA,
+        beta_inv=cfg.SLOWFAST.BETA_INV,
+        conv_channel_ratio=cfg.SLOWFAST.FUSION_CONV_CHANNEL_RATIO,
+        kernel_size=cfg.SLOWFAST.FUSION_KERNEL_SZ,
+    )
+
+
+def _per_stage(value: Any, key: str) -> tuple:
+    """A [stage][pathway] config list as nested tuples; it must have 4 stages (res2..res5)."""
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        raise ValueError(
+            f"{key} must list 4 stages (res2..res5), each with per-pathway entries; got {value!r}"
+        )
+    return _to_tuple(value)
+
+
+def _to_tuple(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_to_tuple(v) for v in value)
+    return value
+
+
+def _input_channels(cfg: CfgNode, num_pathways: int) -> list[int]:
+    """``DATA.INPUT_CHANNEL_NUM`` for the model's pathways (extra entries are ignored)."""
+    channels = list(cfg.DATA.INPUT_CHANNEL_NUM)
+    if len(channels) == 1:
+        channels = channels * num_pathways
+    if len(channels) < num_pathways:
+        raise ValueError(
+            f"DATA.INPUT_CHANNEL_NUM {cfg.DATA.INPUT_CHANNEL_NUM} needs one entry per pathway "
+            f"({num_pathways})"
+        )
+    return channels[:num_pathways]
+
+
+def _check_num_classes(cfg: CfgNode) -> int:
+    if cfg.MODEL.NUM_CLASSES < 1:
+        raise ValueError(f"MODEL.NUM_CLASSES must be >= 1, got {cfg.MODEL.NUM_CLASSES}")
+    return int(cfg.MODEL.NUM_CLASSES)
+
+
+@register_model("ResNet")
+def _build_resnet(cfg: CfgNode) -> ResNet:
+    return ResNet(
+        num_classes=_check_num_classes(cfg),
+        arch=cfg.MODEL.ARCH,
+        options=resnet_options(cfg),
+        input_channels=_input_channels(cfg, 1)[0],
+        dropout_rate=cfg.MODEL.DROPOUT_RATE,
+        norm=norm_factory(cfg),
+    )
+
+
+@register_model("SlowFast")
+def _build_slowfast(cfg: CfgNode) -> SlowFast:
+    return SlowFast(
+        num_classes=_check_num_classes(cfg),
+        arch=cfg.MODEL.ARCH,
+        options=resnet_options(cfg),
+        fusion=slowfast_fusion(cfg),
+        input_channels=_input_channels(cfg, 2),
+        dropout_rate=cfg.MODEL.DROPOUT_RATE,
+        norm=norm_factory(cfg),
+    )

@@ -1,0 +1,151 @@
+"""Batch norm whose statistics cover a fixed number of clips, whatever the per-device batch.
+
+Multigrid training changes the per-device batch from stage to stage and from iteration to
+iteration, while BN should keep seeing ``MULTIGRID.BN_BASE_SIZE`` clips per statistic (Wu et al.,
+2020, section 3.3). :class:`GroupedBatchNorm3d` does that by normalising groups of consecutive
+clips separately; its parameters and buffers are exactly a ``nn.BatchNorm3d``'s, so checkpoints,
+weight init and fvcore's precise BN treat it as a plain BN.
+"""
+import logging
+from collections.abc import Callable
+
+import torch
+import torch.nn as nn
+
+logger = logging.getLogger(__name__)
+
+# Builds the norm layer of ``num_features`` channels that every block of a model uses.
+NormFactory = Callable[[int], nn.Module]
+
+# (batch, group_size) pairs already warned about, so the warning is logged once per pair.
+_warned_small_batches: set[tuple[int, int]] = set()
+
+
+class GroupedBatchNorm3d(nn.BatchNorm3d):
+    """BatchNorm3d that, in training, normalises each group of ``group_size`` consecutive clips.
+
+    With ``group_size`` None, in eval mode, or when the batch has at most ``group_size`` clips, it
+    is exactly ``nn.BatchNorm3d``. Otherwise the batch is cut into ``batch // group_size`` groups
+    (a remainder joins the last group), each normalised with its own mean and biased variance as
+    if it went through its own BN, and the running statistics move towards the statistics of the
+    union of the groups (size-weighted mean; law of total variance, with the unbiased correction
+    ``n / (n - 1)`` that ``nn.BatchNorm3d`` applies). ``group_size`` may be changed at any time.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        group_size: int | None = None,
+    ) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        if group_size is not None and group_size < 1:
+            raise ValueError(
+                f"GroupedBatchNorm3d group_size must be >= 1 or None, got {group_size}"
+            )
+        self.group_size = group_size
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, group_size={self.group_size}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.group_size is None:
+            return super().forward(x)
+        batch = x.shape[0]
+        if batch < self.group_size:
+            _warn_small_batch(batch, self.group_size)
+        if batch <= self.group_size:
+            return super().forward(x)
+        self._check_input_dim(x)
+        return self._grouped_forward(x)
+
+    def _grouped_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise each clip group with its own statistics; update the running stats."""
+        batch = x.shape[0]
+        num_groups = batch // self.group_size
+        group_of_clip = torch.arange(batch, device=x.device).div(
+            self.group_size, rounding_mode="floor"
+        ).clamp_(max=num_groups - 1)
+        # membership[g, i] = 1 if clip i is in group g. Sums through it instead of index_add
+        # and indexing keep forward and backward deterministic on CUDA.
+        membership = (group_of_clip == torch.arange(num_groups, device=x.device)[:, None]).float()
+        clips_per_group = membership.sum(dim=1)
+        values_per_clip = x[0, 0].numel()
+
+        # Statistics in float32 even under autocast, as nn.BatchNorm does.
+        x32 = x.float()
+        elements = (clips_per_group * values_per_clip)[:, None]
+        group_mean = _sum_per_group(membership, x32.sum(dim=(2, 3, 4))) / elements
+        centred = x32 - _expand_to_clips(membership, group_mean)[:, :, None, None, None]
+        group_var = _sum_per_group(membership, centred.square().sum(dim=(2, 3, 4))) / elements
+
+        scale = _expand_to_clips(membership, torch.rsqrt(group_var + self.eps))
+        if self.affine:
+            scale = scale * self.weight.float()
+        y = centred * scale[:, :, None, None, None]
+        if self.affine:
+            y = y + self.bias.float()[None, :, None, None, None]
+        if self.track_running_stats:
+            self._update_running_stats(
+                group_mean.detach(), group_var.detach(), clips_per_group, batch * values_per_clip
+            )
+        return y.to(x.dtype)
+
+    @torch.no_grad()
+    def _update_running_stats(
+        self,
+        group_mean: torch.Tensor,
+        group_var: torch.Tensor,
+        clips_per_group: torch.Tensor,
+        num_values: int,
+    ) -> None:
+        """Move the running stats towards the aggregate of the groups' statistics."""
+        weights = (clips_per_group / clips_per_group.sum())[:, None]
+        mean = (weights * group_mean).sum(dim=0)
+        # Law of total variance: within-group variance plus variance of the group means.
+        biased_var = (weights * (group_var + (group_mean - mean).square())).sum(dim=0)
+        unbiased_var = biased_var * (num_values / max(num_values - 1, 1))
+        self.num_batches_tracked.add_(1)
+        if self.momentum is None:  # cumulative moving average, as nn.BatchNorm
+            factor = 1.0 / float(self.num_batches_tracked)
+        else:
+            factor = self.momentum
+        self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
+        self.running_var.lerp_(unbiased_var.to(self.running_var.dtype), factor)
+
+
+def _sum_per_group(membership: torch.Tensor, per_clip: torch.Tensor) -> torch.Tensor:
+    """[G, N] membership and [N, C] per-clip values -> [G, C] sums over each group's clips."""
+    return (membership[:, :, None] * per_clip[None]).sum(dim=1)
+
+
+def _expand_to_clips(membership: torch.Tensor, per_group: torch.Tensor) -> torch.Tensor:
+    """[G, N] membership and [G, C] per-group values -> [N, C], each clip its group's value."""
+    return (membership.t()[:, :, None] * per_group[None]).sum(dim=1)
+
+
+def _warn_small_batch(batch: int, group_size: int) -> None:
+    """Warn once per (batch, group_size) that BN statistics cover fewer clips than intended."""
+    if (batch, group_size) in _warned_small_batches:
+        return
+    _warned_small_batches.add((batch, group_size))
+    logger.warning(
+        "Per-device batch of %d clips is smaller than MULTIGRID.BN_BASE_SIZE=%d: BN statistics "
+        "are computed over these %d clips only (no cross-device synchronisation).",
+        batch, group_size, batch,
+    )
+
+
+def set_bn_group_size(model: nn.Module, group_size: int | None) -> int:
+    """Set ``group_size`` on every GroupedBatchNorm3d of ``model``; return how many were set."""
+    if group_size is not None and group_size < 1:
+        raise ValueError(f"BN group size must be >= 1 or None, got {group_size}")
+    layers = [m for m in model.modules() if isinstance(m, GroupedBatchNorm3d)]
+    for layer in layers:
+        layer.group_size = group_size
+    return len(layers)

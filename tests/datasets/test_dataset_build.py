@@ -1,0 +1,52 @@
+import pytest
+
+from slowfast.config.defaults import get_defaults
+from slowfast.datasets.build import DATASET_BUILDERS, build_dataset, kinetics_options
+from slowfast.datasets.kinetics import Kinetics
+
+
+def synthetic_cfg(data_dir):
+    cfg = get_defaults()
+    cfg.TRAIN.DATASET = "synthetic"
+    cfg.TEST.DATASET = "synthetic"
+    cfg.DATA.PATH_TO_DATA_DIR = str(data_dir)
+    cfg.MODEL.NUM_CLASSES = 2
+    cfg.SYNTHETIC.GENERATE = True
+    cfg.SYNTHETIC.NUM_CLASSES = 2
+    cfg.SYNTHETIC.CLIPS_PER_CLASS = 3
+    cfg.SYNTHETIC.NUM_FRAMES = 8
+    cfg.SYNTHETIC.SIZE = 32
+    cfg.TEST.NUM_ENSEMBLE_VIEWS = 2
+    cfg.TEST.NUM_SPATIAL_CROPS = 3
+    return cfg
+
+
+def test_synthetic_is_generated_then_read_as_kinetics(tmp_path):
+    cfg = synthetic_cfg(tmp_path / "synthetic")
+    train, val, test = (build_dataset(cfg, split) for split in ("train", "val", "test"))
+    assert all(isinstance(dataset, Kinetics) for dataset in (train, val, test))
+    assert (len(train), len(val), len(test)) == (6, 4, 4 * 2 * 3)
+    assert (tmp_path / "synthetic" / "classes.json").is_file()
+
+
+def test_test_split_uses_test_dataset_name(tmp_path):
+    cfg = synthetic_cfg(tmp_path)
+    cfg.TEST.DATASET = "nope"
+    build_dataset(cfg, "val")
+    with pytest.raises(ValueError, match="TEST.DATASET 'nope' is not a known dataset; choose one of"):
+        build_dataset(cfg, "test")
+
+
+def test_class_count_mismatch_is_reported(tmp_path):
+    cfg = synthetic_cfg(tmp_path)
+    cfg.MODEL.NUM_CLASSES = 3
+    with pytest.raises(ValueError, match="SYNTHETIC.NUM_CLASSES=2 differs from MODEL.NUM_CLASSES=3"):
+        build_dataset(cfg, "train")
+
+
+def test_options_come_from_the_config():
+    cfg = get_defaults()
+    options = kinetics_options(cfg)
+    assert (options.num_frames, options.sampling_rate, options.train_jitter_scales) == (8, 8, (256, 320))
+    assert (options.num_ensemble_views, options.num_spatial_crops, options.seed) == (10, 3, cfg.RNG_SEED)
+    assert {"kinetics", "synthetic"} <= set(DATASET_BUILDERS)

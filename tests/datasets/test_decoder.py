@@ -1,0 +1,149 @@
+import av
+import numpy as np
+import pytest
+
+from slowfast.datasets.decoder import (
+    CENTRE_START,
+    VideoDecodeError,
+    VideoInfo,
+    _decode_from_seek,
+    clip_frame_indices,
+    decode_clip,
+    decode_frames,
+    random_start,
+    ensemble_view_start,
+)
+
+
+def indices(start_fraction, frame_count=60, fps=30.0, num_frames=4, sampling_rate=2, target_fps=30.0):
+    return clip_frame_indices(frame_count, fps, num_frames, sampling_rate, target_fps, start_fraction).tolist()
+
+
+def test_centre_clip_spans_sampling_rate_times_frames():
+    # span 8 frames, start = 0.5 * (60 - 8) = 26, linspace(26, 33, 4) truncated
+    assert indices(CENTRE_START) == [26, 28, 30, 33]
+
+
+def test_train_start_is_drawn_from_the_generator():
+    start = random_start(np.random.default_rng(0))
+    assert start == np.random.default_rng(0).uniform()
+    # 0.63696... * 52 = 33.12 -> linspace(33.12, 40.12, 4)
+    assert indices(start) == [33, 35, 37, 40]
+
+
+def test_test_views_span_the_whole_video():
+    starts = [ensemble_view_start(view, 3) for view in range(3)]
+    assert starts == [0.0, 0.5, 1.0]
+    assert [indices(s) for s in starts] == [[0, 2, 4, 7], [26, 28, 30, 33], [52, 54, 56, 59]]
+    assert ensemble_view_start(0, 1) == CENTRE_START
+
+
+def test_short_video_repeats_its_last_frame():
+    assert indices(0.7, frame_count=5) == [0, 2, 4, 4]
+
+
+def test_span_follows_source_fps():
+    # 60 fps source, 30 fps target: the same clip covers twice as many source frames
+    assert indices(0.0, fps=60.0) == [0, 5, 10, 15]
+
+
+def test_start_fraction_out_of_range_is_rejected():
+    with pytest.raises(ValueError, match="start_fraction"):
+        indices(1.5)
+
+
+@pytest.mark.parametrize("wanted", [[0, 1, 2, 3], [26, 28, 30, 33], [52, 54, 56, 59], [30, 30, 31, 59]])
+def test_decodes_exactly_the_requested_frames(index_video, frame_numbers, wanted):
+    frames = decode_frames(index_video, np.array(wanted))
+    assert frames.shape == (4, 48, 64, 3) and frames.dtype == np.uint8
+    assert frame_numbers(frames) == wanted
+
+
+def test_threaded_decoding_gives_the_same_frames(index_video):
+    wanted = np.array([5, 17, 29, 41])
+    np.testing.assert_array_equal(decode_frames(index_video, wanted, threads=True), decode_frames(index_video, wanted))
+
+
+def test_decode_clip_picks_indices_from_the_metadata(index_video, frame_numbers):
+    seen = []
+
+    def choose(info):
+        seen.append(info)
+        return clip_frame_indices(info.frame_count, info.fps, 4, 2, 30.0, ensemble_view_start(2, 3))
+
+    assert frame_numbers(decode_clip(index_video, choose)) == [52, 54, 56, 59]
+    assert seen == [VideoInfo(frame_count=60, fps=30.0)]
+
+
+def test_seeks_to_the_keyframe_before_the_first_needed_frame(index_video):
+    with av.open(index_video) as container:
+        stream = container.streams.video[0]
+        numbered = _decode_from_seek(container, stream, 30.0, 30)
+        numbers = [next(numbered)[0] for _ in range(8)]
+    assert numbers == list(range(24, 32))  # keyframes every 12 frames: 24 is the one before 30
+
+
+def test_indices_past_the_end_repeat_the_last_frame(index_video, frame_numbers):
+    assert frame_numbers(decode_frames(index_video, np.array([58, 59, 70]))) == [58, 59, 59]
+
+
+@pytest.mark.parametrize("file_name", ["index.mkv", "index.ts", "index.h264"])
+def test_other_containers_and_missing_metadata(make_index_video, frame_numbers, file_name):
+    # mkv: no frame count; ts: timestamps do not start at 0; raw h264: no timestamps or duration at all
+    path = make_index_video(file_name)
+    assert frame_numbers(decode_frames(path, np.array([0, 13, 30, 59]))) == [0, 13, 30, 59]
+
+
+def test_unreadable_files_raise_decode_error_naming_the_path(tmp_path, index_video):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video\n" * 20)
+    truncated = tmp_path / "truncated.mp4"
+    content = open(index_video, "rb").read()
+    truncated.write_bytes(content[: len(content) // 2])
+    no_frames = str(tmp_path / "no_frames.mp4")
+    with av.open(no_frames, mode="w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        container.start_encoding()
+    for path in (empty, text, truncated, no_frames, str(tmp_path / "missing.mp4")):
+        with pytest.raises(VideoDecodeError, match="cannot decode video") as raised:
+            decode_frames(str(path), np.array([0, 1]))
+        assert raised.value.path == str(path) and str(path) in str(raised.value)
+        assert raised.value.reason
+
+
+def test_truncated_file_with_header_first_raises_decode_error(tmp_path):
+    path = str(tmp_path / "faststart.mp4")
+    with av.open(path, mode="w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=30, options={"g": "12"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for k in range(60):
+            image = np.full((48, 64, 3), 4 * k, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    content = open(path, "rb").read()
+    open(path, "wb").write(content[: len(content) // 2])
+    with pytest.raises(VideoDecodeError, match="decode error"):
+        decode_frames(path, np.array([0, 30, 59]))
+
+
+def test_file_without_video_stream(tmp_path):
+    path = str(tmp_path / "audio.m4a")
+    with av.open(path, mode="w") as container:
+        stream = container.add_stream("aac", rate=8000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 8000
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    with pytest.raises(VideoDecodeError, match="no video stream"):
+        decode_frames(path, np.array([0]))
+
+
+def test_decode_error_survives_pickling():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(VideoDecodeError("/a.mp4", "broken")))
+    assert (error.path, error.reason) == ("/a.mp4", "broken")

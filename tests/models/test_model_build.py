@@ -1,0 +1,91 @@
+"""build_model: registry by MODEL.MODEL_NAME, config validation, BN grouping from MULTIGRID."""
+import pytest
+import torch.nn as nn
+
+from slowfast.models import build_model
+from slowfast.models.build import MODEL_REGISTRY, bn_group_size, register_model
+from slowfast.models.norm import GroupedBatchNorm3d
+from slowfast.models.video_model import ResNet, SlowFast
+
+
+def _norms(model: nn.Module) -> list[nn.BatchNorm3d]:
+    return [m for m in model.modules() if isinstance(m, nn.BatchNorm3d)]
+
+
+def test_registry_holds_both_models(make_tiny_cfg):
+    assert {"ResNet", "SlowFast"} <= set(MODEL_REGISTRY)
+    assert type(build_model(make_tiny_cfg("i3d", 18))) is ResNet
+    assert type(build_model(make_tiny_cfg("slowfast", 18))) is SlowFast
+
+
+def test_unknown_model_name_lists_the_registered_ones(make_tiny_cfg):
+    cfg = make_tiny_cfg("i3d", 18)
+    cfg.MODEL.MODEL_NAME = "X3D"
+    with pytest.raises(ValueError, match=r"MODEL.MODEL_NAME 'X3D'.*'ResNet', 'SlowFast'"):
+        build_model(cfg)
+
+
+def test_register_model_rejects_duplicates():
+    with pytest.raises(ValueError, match="already registered"):
+        register_model("ResNet")(lambda cfg: nn.Identity())
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("MODEL.ARCH", "slowfast", "MODEL.ARCH 'slowfast' is not supported"),
+        ("RESNET.DEPTH", 34, "RESNET.DEPTH 34 is not supported"),
+        ("RESNET.TRANS_FUNC", "x3d_transform", "RESNET.TRANS_FUNC 'x3d_transform'"),
+        ("NONLOCAL.INSTANTIATION", "gaussian", "NONLOCAL.INSTANTIATION 'gaussian'"),
+        ("BN.NORM_TYPE", "sync_batchnorm", "BN.NORM_TYPE 'sync_batchnorm'"),
+        ("RESNET.SPATIAL_STRIDES", [[1], [2], [2]], "RESNET.SPATIAL_STRIDES must list 4 stages"),
+        ("MODEL.NUM_CLASSES", 0, "MODEL.NUM_CLASSES must be >= 1"),
+    ],
+)
+def test_bad_config_values_name_the_key(make_tiny_cfg, key, value, message):
+    cfg = make_tiny_cfg("i3d", 50)
+    node, leaf = key.split(".")
+    setattr(getattr(cfg, node), leaf, value)
+    with pytest.raises(ValueError, match=message):
+        build_model(cfg)
+
+
+def test_per_pathway_entries_missing_for_the_fast_pathway(make_tiny_cfg):
+    cfg = make_tiny_cfg("slowfast", 18)
+    cfg.NONLOCAL.GROUP = [[1, 1], [1, 1], [], [1, 1]]
+    with pytest.raises(ValueError, match="NONLOCAL.GROUP has 0 entries for res4"):
+        build_model(cfg)
+
+
+def test_single_entries_serve_both_pathways(make_tiny_cfg):
+    cfg = make_tiny_cfg("slowfast", 18)
+    cfg.RESNET.SPATIAL_STRIDES = [[1], [2], [2], [1]]
+    model = build_model(cfg)
+    assert model.s5.pathway0_res0.branch2.a.stride == (1, 1, 1)
+    assert model.s5.pathway1_res0.branch2.a.stride == (1, 1, 1)
+
+
+def test_depth_18_uses_basic_blocks_of_standard_widths(make_tiny_cfg):
+    model = build_model(make_tiny_cfg("c2d", 18, width=8))
+    assert model.s2.pathway0_res0.branch2.a.weight.shape == (8, 8, 1, 3, 3)
+    assert model.s5.pathway0_res1.branch2.b.weight.shape == (64, 64, 1, 3, 3)
+    assert model.head.projection.in_features == 64
+
+
+@pytest.mark.parametrize(
+    "long_cycle, short_cycle, expected",
+    [(False, False, None), (True, False, 8), (False, True, 8), (True, True, 8)],
+)
+def test_bn_groups_follow_multigrid(make_tiny_cfg, long_cycle, short_cycle, expected):
+    cfg = make_tiny_cfg("slowfast", 18)
+    cfg.MULTIGRID.LONG_CYCLE = long_cycle
+    cfg.MULTIGRID.SHORT_CYCLE = short_cycle
+    assert bn_group_size(cfg) == expected
+    norms = _norms(build_model(cfg))
+    assert norms and all(type(m) is GroupedBatchNorm3d and m.group_size == expected for m in norms)
+    assert all(m.eps == 1e-5 and m.momentum == 0.1 for m in norms)
+
+
+def test_model_is_built_on_cpu(make_tiny_cfg):
+    model = build_model(make_tiny_cfg("slow", 18))
+    assert {p.device.type for p in model.parameters()} == {"cpu"}
