@@ -2,11 +2,19 @@
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional
 
 import numpy as np
 import torch
 
+from slowfast.datasets.clip_items import (
+    SPLITS,
+    Item,
+    load_with_replacements,
+    locate_test_entry,
+    train_generators,
+    unpack_item,
+)
 from slowfast.datasets.decoder import (
     CENTRE_START,
     VideoDecodeError,
@@ -15,24 +23,11 @@ from slowfast.datasets.decoder import (
     random_start,
     ensemble_view_start,
 )
-from slowfast.datasets.transforms import (
-    random_crop,
-    random_horizontal_flip,
-    random_short_side_scale_jitter,
-    short_side_resize,
-    to_clip_tensor,
-    uniform_crop,
-)
+from slowfast.datasets.transforms import augment_train, crop_for_eval, to_clip_tensor
 from slowfast.datasets.video_list import read_video_list
 from slowfast.multigrid.shape import ClipShape
 
 logger = logging.getLogger(__name__)
-
-SPLITS = ("train", "val", "test")
-# How many other videos a training item tries before deciding the data is broken.
-MAX_REPLACEMENTS = 10
-
-Item = Union[int, tuple[int, ClipShape], tuple[int, ClipShape, int]]
 
 
 @dataclass(frozen=True)
@@ -118,7 +113,7 @@ class Kinetics(torch.utils.data.Dataset):
         return self.num_videos * self.entries_per_video
 
     def __getitem__(self, item: Item) -> tuple[torch.Tensor, int, int]:
-        index, shape, draw = _unpack(item)
+        index, shape, draw = unpack_item(item)
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} entries of {self.split}.csv")
         if self.split == "train":
@@ -128,39 +123,22 @@ class Kinetics(torch.utils.data.Dataset):
     # Training --------------------------------------------------------------------------------
 
     def _train_item(self, index: int, shape: ClipShape, draw: Optional[int]) -> tuple[torch.Tensor, int, int]:
-        if draw is None:
-            draw = self._draws_per_index[index]
-            self._draws_per_index[index] += 1
-            seed = [self.options.seed, torch.initial_seed(), index, draw]
-        else:  # the sampler's epoch: draws independent of workers, so a resumed run repeats them
-            seed = [self.options.seed, index, draw]
-        augmentation_rng = np.random.default_rng(seed + [0])
-        replacement_rng = np.random.default_rng(seed + [1])
-        video = index
-        for attempt in range(MAX_REPLACEMENTS + 1):
-            try:
-                return self._train_clip(video, shape, augmentation_rng), int(self._labels[video]), video
-            except VideoDecodeError as error:
-                logger.warning("Skipping training video %s: %s", error.path, error.reason)
-            if self.num_videos == 1:
-                break
-            video = (video + 1 + int(replacement_rng.integers(self.num_videos - 1))) % self.num_videos
-        raise RuntimeError(
-            f"training item {index} and {attempt} replacement videos in {self.data_dir}/train.csv all failed "
-            "to decode; the data seems broken (see the warnings above for paths and reasons)"
-        )
+        augmentation_rng, replacement_rng = train_generators(self.options.seed, index, draw, self._draws_per_index)
+
+        def load(video: int) -> tuple[torch.Tensor, int, int]:
+            return self._train_clip(video, shape, augmentation_rng), int(self._labels[video]), video
+
+        return load_with_replacements(load, index, self.num_videos, replacement_rng, f"{self.data_dir}/train.csv")
 
     def _train_clip(self, video: int, shape: ClipShape, rng: np.random.Generator) -> torch.Tensor:
         low, high = shape.sampling_rate
         sampling_rate = int(rng.integers(low, high + 1))
         start = random_start(rng)
         frames = self._decode(video, shape.num_frames, sampling_rate, start)
-        frames = random_short_side_scale_jitter(
-            frames, rng, shape.jitter_scales[0], shape.jitter_scales[1], self.options.inverse_uniform_scale
+        options = self.options
+        frames = augment_train(
+            frames, rng, shape.jitter_scales, shape.crop_size, options.inverse_uniform_scale, options.random_flip
         )
-        frames = random_crop(frames, rng, shape.crop_size)
-        if self.options.random_flip:
-            frames = random_horizontal_flip(frames, rng)
         return to_clip_tensor(frames)
 
     # Evaluation ------------------------------------------------------------------------------
@@ -177,19 +155,14 @@ class Kinetics(torch.utils.data.Dataset):
     def _val_clip(self, video: int) -> torch.Tensor:
         options = self.options
         frames = self._decode(video, options.num_frames, options.sampling_rate, CENTRE_START)
-        frames = short_side_resize(frames, options.train_jitter_scales[0])
-        return to_clip_tensor(uniform_crop(frames, options.train_crop_size, spatial_index=1))
+        return to_clip_tensor(crop_for_eval(frames, options.train_jitter_scales[0], options.train_crop_size))
 
     def _test_clip(self, entry: int) -> torch.Tensor:
         options = self.options
-        video, position = divmod(entry, self.entries_per_video)
-        view, spatial_index = divmod(position, options.num_spatial_crops)
-        if options.num_spatial_crops == 1:
-            spatial_index = 1
+        video, view, spatial_index = locate_test_entry(entry, options.num_ensemble_views, options.num_spatial_crops)
         start = ensemble_view_start(view, options.num_ensemble_views)
         frames = self._decode(video, options.num_frames, options.sampling_rate, start)
-        frames = short_side_resize(frames, options.test_crop_size)
-        return to_clip_tensor(uniform_crop(frames, options.test_crop_size, spatial_index))
+        return to_clip_tensor(crop_for_eval(frames, options.test_crop_size, options.test_crop_size, spatial_index))
 
     def _failed_clip(self) -> torch.Tensor:
         crop = self.options.test_crop_size if self.split == "test" else self.options.train_crop_size
@@ -202,14 +175,3 @@ class Kinetics(torch.utils.data.Dataset):
             return clip_frame_indices(info.frame_count, info.fps, num_frames, sampling_rate, target_fps, start_fraction)
 
         return decode_clip(self.video_path(video), choose_indices, self.options.multi_thread_decode)
-
-
-def _unpack(item: Item) -> tuple[int, Optional[ClipShape], Optional[int]]:
-    """``index`` or ``(index, shape)`` or ``(index, shape, draw)`` to a triple."""
-    if isinstance(item, (tuple, list)):
-        if len(item) == 2:
-            return int(item[0]), item[1], None
-        if len(item) == 3:
-            return int(item[0]), item[1], int(item[2])
-        raise ValueError(f"dataset item must be index, (index, ClipShape) or (index, ClipShape, draw), got {item!r}")
-    return int(item), None, None

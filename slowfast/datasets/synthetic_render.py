@@ -91,7 +91,7 @@ def _constant(value: float, progress: np.ndarray) -> np.ndarray:
 
 def _translation(pattern, fast, progress, size, motion_scale, rng) -> Track:
     radius = rng.uniform(0.1, 0.16) * size
-    travel = (rng.uniform(0.5, 0.65) if fast else rng.uniform(0.25, 0.4)) * motion_scale * size
+    travel = (rng.uniform(0.6, 0.75) if fast else rng.uniform(0.35, 0.5)) * motion_scale * size
     start = rng.uniform(radius, size - radius - travel)
     across = rng.uniform(radius, size - radius)
     forward = pattern in ("moving_right", "moving_down")

@@ -29,10 +29,11 @@ class InputPreparer:
         self.mean = tuple(cfg.DATA.MEAN)
         self.std = tuple(cfg.DATA.STD)
         self.alpha = cfg.SLOWFAST.ALPHA if cfg.MODEL.ARCH == "slowfast" else None
+        self.reverse_channels = cfg.DATA.REVERSE_INPUT_CHANNEL
 
     def __call__(self, clips: torch.Tensor) -> list[torch.Tensor]:
         clips = clips.to(self.device, non_blocking=True)
-        return to_model_inputs(clips, self.mean, self.std, self.alpha)
+        return to_model_inputs(clips, self.mean, self.std, self.alpha, self.reverse_channels)
 
 
 def input_shapes(cfg: CfgNode, num_frames: int, crop_size: int) -> list[tuple[int, ...]]:

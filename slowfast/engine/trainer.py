@@ -7,6 +7,7 @@ import torch
 from fvcore.common.config import CfgNode
 
 from slowfast.datasets.build import build_dataset
+from slowfast.datasets.errors import DataError
 from slowfast.datasets.loader import build_eval_loader, build_train_loader
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, unwrap
@@ -78,14 +79,16 @@ class Trainer:
             save = self.schedule.is_checkpoint_epoch(epoch)
             if (evaluate or save) and self.cfg.BN.USE_PRECISE_STATS:
                 self._precise_bn(epoch)
+            if evaluate:
+                val_stats = self.validate(epoch)
+            # Saved after validation, so the checkpoint holds this epoch's best_top1 and the RNG
+            # state the next epoch starts from (the eval loader draws from the global generator).
             if save and self.ctx.is_main:
                 path = ckpt.save_checkpoint(
                     self.cfg.OUTPUT_DIR, epoch, unwrap(self.model), self.optimizer,
-                    self.cfg.dump(), dict(self.state),
+                    self.cfg.dump(), dict(self.state), rng_state=ckpt.capture_rng_state(),
                 )
                 logger.info(f"saved checkpoint {path}")
-            if evaluate:
-                val_stats = self.validate(epoch)
         self.writer.close()
         return val_stats
 
@@ -178,7 +181,7 @@ class Trainer:
     def _check_epochs_have_batches(self) -> None:
         for stage in self.schedule.stages:
             if self._batches_in(stage.start_epoch) == 0:
-                raise ValueError(
+                raise DataError(
                     f"multigrid stage {stage.index} (epochs {stage.start_epoch}-{stage.end_epoch - 1}) "
                     f"needs batches of {list(stage.short_cycle_batch_sizes)} clips but the train split "
                     f"has {len(self.train_set)}; lower TRAIN.BATCH_SIZE or add training videos"
@@ -200,6 +203,8 @@ class Trainer:
         if resumed is not None:
             self.start_epoch = resumed["epoch"] + 1
             self.state.update(resumed["trainer_state"])
+            if resumed["rng_state"] is not None:
+                ckpt.restore_rng_state(resumed["rng_state"])
             logger.info(f"resumed from the checkpoint of epoch {resumed['epoch'] + 1}; continuing at epoch {self.start_epoch + 1}")
         elif self.cfg.TRAIN.CHECKPOINT_FILE_PATH:
             ckpt.load_pretrained(self.cfg.TRAIN.CHECKPOINT_FILE_PATH, unwrap(self.model))
