@@ -11,7 +11,10 @@ except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import ConfigError, load_config
+from slowfast.datasets.errors import DataError
+from slowfast.engine.checkpoint import CheckpointError
 from slowfast.engine.launch import run
+from slowfast.engine.trainer import NonFiniteLossError
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -38,7 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    run(cfg)
+    try:
+        run(cfg)
+    except (DataError, CheckpointError) as err:  # bad inputs found after loading: no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except NonFiniteLossError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

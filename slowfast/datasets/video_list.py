@@ -3,6 +3,8 @@ import os
 
 import numpy as np
 
+from slowfast.datasets.errors import DataError, MissingDataError
+
 
 def _expected_line(separator: str) -> str:
     return f'"<path>{separator}<label>"'
@@ -22,7 +24,7 @@ def read_video_list(
     so forked loader workers do not copy them page by page)."""
     csv_path = os.path.join(data_dir, f"{split}.csv")
     if not os.path.isfile(csv_path):
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"DATA.PATH_TO_DATA_DIR '{data_dir}' has no {split}.csv (expected lines {_expected_line(separator)})"
         )
     csv_folder = os.path.dirname(os.path.abspath(csv_path))
@@ -36,20 +38,20 @@ def read_video_list(
             paths.append(resolve_video_path(path, path_prefix, csv_folder))
             labels.append(label)
     if not paths:
-        raise ValueError(f"'{csv_path}' lists no videos (expected lines {_expected_line(separator)})")
+        raise DataError(f"'{csv_path}' lists no videos (expected lines {_expected_line(separator)})")
     return np.array(paths), np.array(labels, dtype=np.int64)
 
 
 def _parse_line(csv_path: str, line_number: int, line: str, separator: str, num_classes: int) -> tuple[str, int]:
     parts = line.rsplit(separator, 1) if separator.strip() else line.rsplit(None, 1)
     if len(parts) != 2 or not parts[0].strip() or not parts[1].strip().lstrip("-").isdigit():
-        raise ValueError(
+        raise DataError(
             f"{csv_path}:{line_number}: cannot parse {line!r}; expected {_expected_line(separator)} "
             f"with DATA.PATH_LABEL_SEPARATOR={separator!r}"
         )
     label = int(parts[1])
     if not 0 <= label < num_classes:
-        raise ValueError(
+        raise DataError(
             f"{csv_path}:{line_number}: label {label} is outside [0, MODEL.NUM_CLASSES={num_classes}); "
             "fix the CSV or MODEL.NUM_CLASSES"
         )

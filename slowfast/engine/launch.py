@@ -45,13 +45,7 @@ def prepare_output_dir(cfg: CfgNode) -> None:
 
 
 def prepare_data(cfg: CfgNode) -> None:
-    """Generate the bundled synthetic dataset on first use when the config asks for it."""
-    if not cfg.SYNTHETIC.GENERATE:
-        return
-    from slowfast.datasets.synthetic import ensure_synthetic_dataset
+    """Generate the bundled synthetic dataset (in TRAIN.DATASET's layout) on first use when the config asks for it."""
+    from slowfast.datasets.build import ensure_synthetic_data
 
-    ensure_synthetic_dataset(
-        cfg.DATA.PATH_TO_DATA_DIR, num_classes=cfg.SYNTHETIC.NUM_CLASSES,
-        clips_per_class=cfg.SYNTHETIC.CLIPS_PER_CLASS, num_frames=cfg.SYNTHETIC.NUM_FRAMES,
-        size=cfg.SYNTHETIC.SIZE, difficulty=cfg.SYNTHETIC.DIFFICULTY, seed=cfg.SYNTHETIC.SEED,
-    )
+    ensure_synthetic_data(cfg)

@@ -1,0 +1,110 @@
+"""Runs that meet broken videos or a diverging loss: skip and count, or stop with a clear message."""
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from slowfast.engine import checkpoint as ckpt
+from slowfast.engine import trainer as trainer_module
+from slowfast.engine.launch import run
+from slowfast.engine.trainer import NonFiniteLossError
+
+ONE_EPOCH = {"SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TRAIN.EVAL_PERIOD": 1}
+
+
+def absolute_lines(data_dir: Path, split: str) -> list[str]:
+    """The split's CSV lines with absolute video paths, so a copy of the CSV works anywhere."""
+    return [f"{data_dir / line}" for line in (data_dir / f"{split}.csv").read_text().splitlines()]
+
+
+@pytest.fixture
+def data_with_broken_videos(synthetic_dir, tmp_path) -> tuple[Path, Path, Path]:
+    """The synthetic dataset plus a zero-byte .mp4 and a text file named .mp4 in every split.
+
+    train.csv keeps 30 good videos + the 2 broken ones (32 = 4 batches of 8, so both are drawn
+    in one epoch); val.csv gets the text file, test.csv the empty file.
+    """
+    folder = tmp_path / "broken_data"
+    folder.mkdir()
+    empty, text = folder / "empty.mp4", folder / "text.mp4"
+    empty.write_bytes(b"")
+    text.write_text("this is not a video\n")
+    splits = {
+        "train": absolute_lines(synthetic_dir, "train")[:30] + [f"{empty} 0", f"{text} 1"],
+        "val": absolute_lines(synthetic_dir, "val") + [f"{text} 2"],
+        "test": absolute_lines(synthetic_dir, "test") + [f"{empty} 3"],
+    }
+    for split, lines in splits.items():
+        (folder / f"{split}.csv").write_text("\n".join(lines) + "\n")
+    return folder, empty, text
+
+
+def test_broken_training_videos_are_skipped_and_broken_eval_videos_counted(
+    make_cfg, read_stats, data_with_broken_videos
+):
+    folder, empty, text = data_with_broken_videos
+    cfg = make_cfg({**ONE_EPOCH, "DATA.PATH_TO_DATA_DIR": str(folder)})
+    run(cfg)
+
+    log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()
+    warnings = [line for line in log.splitlines() if "[WARNING]" in line]
+    for path in (empty, text):
+        assert any(f"Skipping training video {path}" in line for line in warnings), warnings
+    assert any(f"Counting val video {text} as failed" in line for line in warnings)
+    assert any(f"Counting test video {empty} as failed" in line for line in warnings)
+
+    (epoch,) = read_stats(cfg.OUTPUT_DIR, "train_epoch")
+    assert epoch["samples_seen"] == 32 and math.isfinite(epoch["loss"])
+    (val,) = read_stats(cfg.OUTPUT_DIR, "val_epoch")
+    assert (val["num_videos"], val["num_failed"], val["incomplete"]) == (8, 1, 1)
+    (test,) = read_stats(cfg.OUTPUT_DIR, "test_final")
+    # Both views (2 temporal x 1 spatial) of the broken test video fail.
+    assert (test["num_videos"], test["num_failed"], test["incomplete"]) == (8, 2, 1)
+
+
+def test_huge_learning_rate_stops_the_run_naming_iteration_stage_and_shape(make_cfg, read_stats):
+    cfg = make_cfg({**ONE_EPOCH, "SOLVER.BASE_LR": 1e6, "MODEL.DROPOUT_RATE": 0.0, "TEST.ENABLE": False})
+    with pytest.raises(NonFiniteLossError) as raised:
+        run(cfg)
+    match = re.fullmatch(
+        r"loss is (nan|inf) around epoch 1, iteration (\d), stage 0, batch shape \(8, 3, 8, 32, 32\); "
+        r"lower SOLVER.BASE_LR or check the data",
+        str(raised.value),
+    )
+    assert match, str(raised.value)
+    # LOG_PERIOD 1: every iteration before the failing one was logged with a finite loss.
+    finite = read_stats(cfg.OUTPUT_DIR, "train_iter")
+    assert len(finite) == int(match.group(2)) - 1 and all(math.isfinite(r["loss"]) for r in finite)
+    assert ckpt.list_checkpoints(cfg.OUTPUT_DIR) == []
+
+
+def test_non_finite_loss_inside_a_multigrid_stage_names_that_iteration(make_cfg, monkeypatch):
+    calls = {"count": 0}
+    real_build_loss = trainer_module.build_loss
+
+    def nan_on_call(target_call: int):
+        loss_fn = real_build_loss("cross_entropy")
+
+        def loss(logits, labels):
+            calls["count"] += 1
+            value = loss_fn(logits, labels)
+            return value * float("nan") if calls["count"] == target_call else value
+
+        return loss
+
+    # Long+short cycle, batch 2: stage 0 (epochs 1-2) has 3 iterations per epoch, so call 8 is
+    # the 2nd iteration of epoch 3, the first epoch of stage 1 (4 frames, short-cycle crop 23).
+    monkeypatch.setattr(trainer_module, "build_loss", lambda name: nan_on_call(8))
+    cfg = make_cfg({
+        "MULTIGRID.LONG_CYCLE": True, "MULTIGRID.SHORT_CYCLE": True, "MULTIGRID.EPOCH_FACTOR": 2.0,
+        "MULTIGRID.LONG_CYCLE_FACTORS": [[0.5, 0.7071], [0.5, 1], [1, 0.7071], [1, 1]],
+        "TRAIN.BATCH_SIZE": 2, "SOLVER.MAX_EPOCH": 3, "SOLVER.STEPS": [0, 2], "SOLVER.LRS": [1, 0.1],
+        "SOLVER.BASE_LR": 0.01, "TEST.ENABLE": False,
+    })
+    with pytest.raises(NonFiniteLossError) as raised:
+        run(cfg)
+    assert str(raised.value) == (
+        "loss is nan around epoch 3, iteration 2, stage 1, batch shape (8, 3, 4, 23, 23); "
+        "lower SOLVER.BASE_LR or check the data"
+    )

@@ -1,0 +1,98 @@
+"""End to end on the tiny synthetic dataset: a baseline run's logs, outputs, learning and resume."""
+from pathlib import Path
+
+import pytest
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from slowfast.config import load_config
+from slowfast.engine import checkpoint as ckpt
+from slowfast.engine.launch import run
+
+BASELINE = {
+    "SOLVER.MAX_EPOCH": 3,
+    "SOLVER.STEPS": [0],
+    "SOLVER.LRS": [1],
+    # Small enough that the epoch losses fall monotonically from the first epoch (checked
+    # over several RNG_SEEDs), large enough to move them by more than the batch noise.
+    "SOLVER.BASE_LR": 0.01,
+    "TRAIN.EVAL_PERIOD": 1,
+    "TRAIN.CHECKPOINT_PERIOD": 1,
+}
+
+
+def test_baseline_run_learns_logs_every_record_and_tests_the_last_checkpoint(make_cfg, read_stats, read_metrics):
+    cfg = make_cfg({**BASELINE, "LOG_PERIOD": 2, "BN.USE_PRECISE_STATS": True, "BN.NUM_BATCHES_PRECISE": 2,
+                    "LOG_MODEL_INFO": True, "TENSORBOARD.ENABLE": True})
+    results = run(cfg)
+    out = cfg.OUTPUT_DIR
+
+    epochs = read_metrics(out, "train_epoch")
+    assert [e["epoch"] for e in epochs] == ["1/3", "2/3", "3/3"]
+    assert [e["samples_seen"] for e in epochs] == [32, 64, 96]
+    assert read_stats(out, "train_epoch") == epochs  # stdout.log's json_stats lines hold the same records
+    losses = [e["loss"] for e in epochs]
+    assert losses[0] > losses[1] > losses[2] and losses[0] - losses[2] > 0.05, losses
+
+    # 32 clips / batch 8 = 4 iterations per epoch, logged every LOG_PERIOD 2.
+    iters = read_stats(out, "train_iter")
+    assert [(r["epoch"], r["iter"], r["global_iter"]) for r in iters] == [
+        (f"{e}/3", f"{i}/4", 4 * (e - 1) + i) for e in (1, 2, 3) for i in (2, 4)
+    ]
+    assert {r["shape"] for r in iters} == {"8x8x32"} and {r["lr"] for r in iters} == {0.01}
+    assert all(set(r) >= {"loss", "top1_err", "dt", "dt_data", "eta", "stage"} for r in iters)
+
+    vals = read_stats(out, "val_epoch")
+    assert [v["epoch"] for v in vals] == ["1/3", "2/3", "3/3"]
+    assert all(v["num_videos"] == 8 and v["num_failed"] == 0 for v in vals)
+    assert [v["best_top1"] for v in vals] == [max(v["top1"] for v in vals[: i + 1]) for i in range(3)]
+
+    (final,) = read_stats(out, "test_final")
+    assert final["num_videos"] == 8 and final["num_failed"] == 0 and final["incomplete"] == 0
+    assert final["top1"] == round(results["test"]["top1"], 5)
+    assert read_metrics(out, "test_final") == [final]
+    assert [v["epoch"] for v in read_metrics(out, "val_epoch")] == ["1/3", "2/3", "3/3"]
+
+    log = (Path(out) / "stdout.log").read_text()
+    assert f"testing {ckpt.checkpoint_path(out, 2)}" in log
+    assert log.count("precise BN over 2 batches of 8 clips") == 3
+    assert "GFLOPs" in log
+    assert [p.name for p in ckpt.list_checkpoints(out)] == [ckpt.checkpoint_path(out, e).name for e in range(3)]
+    for epoch, val in enumerate(vals):
+        saved = ckpt.load_checkpoint_file(ckpt.checkpoint_path(out, epoch))
+        assert saved["epoch"] == epoch and saved["rng_state"] is not None
+        # Written after that epoch's validation, so a resumed run knows the best top-1 so far.
+        assert saved["trainer_state"] == {"global_iter": 4 * (epoch + 1), "samples_seen": 32 * (epoch + 1),
+                                          "best_top1": pytest.approx(val["best_top1"], abs=1e-5)}
+
+    events = EventAccumulator(str(Path(out) / "runs-kinetics"))
+    events.Reload()
+    assert [(e.step, round(e.value, 5)) for e in events.Scalars("Train/loss")] == [
+        (r["global_iter"], pytest.approx(r["loss"], abs=1e-5)) for r in iters]
+    assert [e.step for e in events.Scalars("Val/top1")] == [4, 8, 12]
+
+
+def test_config_yaml_in_output_dir_reloads_to_the_run_config(make_cfg):
+    cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TRAIN.ENABLE": False, "TEST.ENABLE": False})
+    run(cfg)
+    reloaded = load_config(f"{cfg.OUTPUT_DIR}/config.yaml")
+    # Compared as YAML: the file stores tuples (e.g. LONG_CYCLE_FACTORS pairs) as lists.
+    assert yaml.safe_load(reloaded.dump()) == yaml.safe_load(cfg.dump())
+    assert reloaded.DATA.PATH_TO_DATA_DIR == cfg.DATA.PATH_TO_DATA_DIR and reloaded.OUTPUT_DIR == cfg.OUTPUT_DIR
+
+
+def test_second_run_with_more_epochs_resumes_after_the_last_checkpoint(make_cfg, read_stats):
+    first = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 2, "TRAIN.EVAL_PERIOD": 2, "TEST.ENABLE": False})
+    run(first)
+    second = make_cfg({**BASELINE, "TRAIN.EVAL_PERIOD": 3, "TEST.ENABLE": False})
+    assert second.OUTPUT_DIR == first.OUTPUT_DIR
+    run(second)
+
+    log = (Path(second.OUTPUT_DIR) / "stdout.log").read_text()
+    assert "resumed from the checkpoint of epoch 2; continuing at epoch 3" in log
+    iters = read_stats(second.OUTPUT_DIR, "train_iter")
+    assert [r["epoch"] for r in iters] == ["1/2"] * 4 + ["2/2"] * 4 + ["3/3"] * 4
+    assert [r["global_iter"] for r in iters] == list(range(1, 13))
+    assert [r["samples_seen"] for r in read_stats(second.OUTPUT_DIR, "train_epoch")] == [32, 64, 96]
+    assert [p.name for p in ckpt.list_checkpoints(second.OUTPUT_DIR)] == [
+        "checkpoint_epoch_00001.pyth", "checkpoint_epoch_00002.pyth", "checkpoint_epoch_00003.pyth"]

@@ -1,0 +1,137 @@
+"""tools/run_net.py: KEY VALUE overrides in both forms, and one-line errors (no traceback) for bad inputs."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+CONFIG = "configs/Synthetic/SLOWFAST_R18.yaml"  # 8 classes, crop 48, jitter [48, 60]
+EXPECTED_LINE = '"<path> <label>"'
+
+
+@pytest.fixture(scope="module")
+def run_net(load_tool):
+    return load_tool("run_net")
+
+
+@pytest.fixture
+def cli_args(repo_root, tmp_path):
+    """Arguments of a small run whose data folder and output folder are under tmp_path."""
+
+    def build(data_dir: Path, *overrides: str) -> list[str]:
+        return ["--cfg", str(repo_root / CONFIG), "SYNTHETIC.GENERATE", "False", "DATA.PATH_TO_DATA_DIR", str(data_dir),
+                "OUTPUT_DIR", str(tmp_path / "out"), "RESNET.WIDTH_PER_GROUP", "8", "DATA_LOADER.NUM_WORKERS", "0",
+                "LOG_MODEL_INFO", "False", *overrides]
+
+    return build
+
+
+def data_folder(tmp_path: Path, train_csv: str | None) -> Path:
+    """A data folder whose train.csv holds ``train_csv`` (no train.csv when None)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if train_csv is not None:
+        (folder / "train.csv").write_text(train_csv)
+    return folder
+
+
+def assert_one_line_error(captured, message: str) -> None:
+    assert "Traceback" not in captured.err
+    assert captured.err.strip().splitlines()[-1] == f"error: {message}"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["SOLVER.BASE_LRR", "0.1"],
+         "command-line override: unknown key SOLVER.BASE_LRR (did you mean SOLVER.BASE_LR?)"),
+        (["DATA.TRAIN_CROP_SIZE", "64"], "DATA.TRAIN_CROP_SIZE 64 is larger than the smallest jitter scale "
+                                         "DATA.TRAIN_JITTER_SCALES[0] 48; lower the crop or raise the scale"),
+        (["--opts", "MODEL.NUM_CLASSES", "0"], "MODEL.NUM_CLASSES must be >= 1, got 0"),
+        (["MODEL.NUM_CLASSES", "0"], "MODEL.NUM_CLASSES must be >= 1, got 0"),
+    ],
+    ids=["unknown key", "crop larger than scale", "--opts override", "positional override"],
+)
+def test_config_errors_exit_2_with_one_line(run_net, cli_args, tmp_path, capsys, overrides, message):
+    assert run_net.main(cli_args(tmp_path, *overrides)) == 2
+    assert_one_line_error(capsys.readouterr(), message)
+    assert not (tmp_path / "out").exists()  # stopped before anything was written
+
+
+@pytest.mark.parametrize(
+    "train_csv, message",
+    [
+        (None, "DATA.PATH_TO_DATA_DIR '{dir}' has no train.csv (expected lines {line})"),
+        ("", "'{dir}/train.csv' lists no videos (expected lines {line})"),
+        ("a.mp4 7\nb.mp4 8\n", "{dir}/train.csv:2: label 8 is outside [0, MODEL.NUM_CLASSES=8); "
+                               "fix the CSV or MODEL.NUM_CLASSES"),
+    ],
+    ids=["missing csv", "empty csv", "label out of range"],
+)
+def test_data_errors_exit_2_with_one_line(run_net, cli_args, tmp_path, capsys, train_csv, message):
+    folder = data_folder(tmp_path, train_csv)
+    assert run_net.main(cli_args(folder)) == 2
+    assert_one_line_error(capsys.readouterr(), message.format(dir=folder, line=EXPECTED_LINE))
+
+
+def test_test_only_run_with_missing_test_csv_exits_2(run_net, cli_args, tmp_path, capsys):
+    folder = data_folder(tmp_path, "a.mp4 0\n")
+    assert run_net.main(cli_args(folder, "TRAIN.ENABLE", "False")) == 2
+    message = f"DATA.PATH_TO_DATA_DIR '{folder}' has no test.csv (expected lines {EXPECTED_LINE})"
+    assert_one_line_error(capsys.readouterr(), message)
+
+
+def test_missing_test_checkpoint_exits_2(run_net, cli_args, tmp_path, capsys):
+    missing = tmp_path / "nope.pyth"
+    args = cli_args(tmp_path, "TRAIN.ENABLE", "False", "TEST.CHECKPOINT_FILE_PATH", str(missing))
+    assert run_net.main(args) == 2
+    assert_one_line_error(capsys.readouterr(), f"checkpoint '{missing}' does not exist; check the path")
+
+
+def test_diverging_run_exits_1_naming_the_iteration(run_net, cli_args, synthetic_dir, capsys):
+    args = cli_args(synthetic_dir, "MODEL.NUM_CLASSES", "4", "SYNTHETIC.NUM_CLASSES", "4", "DATA.NUM_FRAMES", "8",
+                    "DATA.TRAIN_CROP_SIZE", "32", "DATA.TRAIN_JITTER_SCALES", "[32, 40]", "TRAIN.BATCH_SIZE", "8",
+                    "SOLVER.MAX_EPOCH", "1", "SOLVER.STEPS", "[0]", "SOLVER.LRS", "[1]", "SOLVER.WARMUP_EPOCHS", "0.0",
+                    "LOG_PERIOD", "1", "MODEL.DROPOUT_RATE", "0.0", "--opts", "SOLVER.BASE_LR", "1e6")
+    assert run_net.main(args) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert re.fullmatch(r"error: loss is (nan|inf) around epoch 1, iteration \d, stage 0, batch shape "
+                        r"\(8, 3, 8, 32, 32\); lower SOLVER.BASE_LR or check the data\n", captured.err), captured.err
+
+
+def test_positional_and_opts_overrides_both_apply(run_net, cli_args, tmp_path):
+    args = cli_args(tmp_path, "TRAIN.ENABLE", "False", "TEST.ENABLE", "False",
+                    "--opts", "SOLVER.BASE_LR", "0.05", "RNG_SEED", "7")
+    parsed = run_net.parse_args(args)
+    assert parsed.overrides[-4:] == ["TRAIN.ENABLE", "False", "TEST.ENABLE", "False"]
+    assert parsed.opts == ["SOLVER.BASE_LR", "0.05", "RNG_SEED", "7"]
+    assert run_net.main(args) == 0
+    saved = yaml.safe_load((tmp_path / "out" / "config.yaml").read_text())
+    assert (saved["TRAIN"]["ENABLE"], saved["TEST"]["ENABLE"]) == (False, False)
+    assert (saved["SOLVER"]["BASE_LR"], saved["RNG_SEED"]) == (0.05, 7)
+    assert saved["RESNET"]["WIDTH_PER_GROUP"] == 8 and saved["OUTPUT_DIR"] == str(tmp_path / "out")
+
+
+def test_cli_process_exits_2_without_traceback_for_config_and_data_errors(repo_root, cli_args, tmp_path):
+    folder = data_folder(tmp_path, "a.mp4 9\n")
+    commands = {
+        "config": cli_args(folder, "SOLVER.BASE_LRR", "0.1"),
+        "data": cli_args(folder),
+    }
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    processes = {
+        name: subprocess.Popen([sys.executable, "tools/run_net.py", *args], cwd=repo_root, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, args in commands.items()
+    }
+    errors = {name: process.communicate(timeout=120)[1] for name, process in processes.items()}
+    assert {name: process.returncode for name, process in processes.items()} == {"config": 2, "data": 2}
+    assert errors == {
+        "config": "error: command-line override: unknown key SOLVER.BASE_LRR (did you mean SOLVER.BASE_LR?)\n",
+        "data": f"error: {folder}/train.csv:1: label 9 is outside [0, MODEL.NUM_CLASSES=8); fix the CSV or "
+                "MODEL.NUM_CLASSES\n",
+    }
