@@ -1,11 +1,16 @@
 """The one place that maps the config to datasets: a registry keyed by TRAIN.DATASET / TEST.DATASET."""
+import logging
 from typing import Callable
 
 from fvcore.common.config import CfgNode
 from torch.utils.data import Dataset
 
+from slowfast.datasets.charades import Charades
 from slowfast.datasets.kinetics import SPLITS, Kinetics, KineticsOptions
+from slowfast.datasets.ssv2 import Ssv2
 from slowfast.datasets.synthetic import ensure_synthetic_dataset
+
+logger = logging.getLogger(__name__)
 
 DatasetBuilder = Callable[[CfgNode, str], Dataset]
 DATASET_BUILDERS: dict[str, DatasetBuilder] = {}
@@ -63,19 +68,58 @@ def build_kinetics(cfg: CfgNode, split: str) -> Dataset:
 @register_dataset("synthetic")
 def build_synthetic(cfg: CfgNode, split: str) -> Dataset:
     """The bundled motion dataset (Kinetics format), generated first when SYNTHETIC.GENERATE is set."""
-    if cfg.SYNTHETIC.GENERATE:
-        if cfg.SYNTHETIC.NUM_CLASSES != cfg.MODEL.NUM_CLASSES:
-            raise ValueError(
-                f"SYNTHETIC.NUM_CLASSES={cfg.SYNTHETIC.NUM_CLASSES} differs from "
-                f"MODEL.NUM_CLASSES={cfg.MODEL.NUM_CLASSES}; set them equal"
-            )
-        ensure_synthetic_dataset(
-            cfg.DATA.PATH_TO_DATA_DIR,
-            num_classes=cfg.SYNTHETIC.NUM_CLASSES,
-            clips_per_class=cfg.SYNTHETIC.CLIPS_PER_CLASS,
-            num_frames=cfg.SYNTHETIC.NUM_FRAMES,
-            size=cfg.SYNTHETIC.SIZE,
-            difficulty=cfg.SYNTHETIC.DIFFICULTY,
-            seed=cfg.SYNTHETIC.SEED,
-        )
+    ensure_synthetic_data(cfg)
     return Kinetics(cfg.DATA.PATH_TO_DATA_DIR, split, kinetics_options(cfg))
+
+
+@register_dataset("ssv2")
+def build_ssv2(cfg: CfgNode, split: str) -> Dataset:
+    """Something-Something-v2 label JSONs and frame lists in DATA.PATH_TO_DATA_DIR (single-label)."""
+    if cfg.DATA.MULTI_LABEL:
+        raise ValueError("TRAIN/TEST.DATASET ssv2 is single-label; set DATA.MULTI_LABEL False")
+    return Ssv2(cfg.DATA.PATH_TO_DATA_DIR, split, kinetics_options(cfg))
+
+
+@register_dataset("charades")
+def build_charades(cfg: CfgNode, split: str) -> Dataset:
+    """Charades frame lists with per-frame labels in DATA.PATH_TO_DATA_DIR (multi-label)."""
+    if not cfg.DATA.MULTI_LABEL:
+        raise ValueError(
+            "TRAIN/TEST.DATASET charades is multi-label; set DATA.MULTI_LABEL True, "
+            "MODEL.LOSS_FUNC bce_logit and MODEL.HEAD_ACT sigmoid"
+        )
+    if cfg.DATA.ENSEMBLE_METHOD != "max" and split == "test":
+        logger.warning("Charades test views are combined by DATA.ENSEMBLE_METHOD %r; PySlowFast's Charades "
+                       "configs use 'max'", cfg.DATA.ENSEMBLE_METHOD)
+    return Charades(cfg.DATA.PATH_TO_DATA_DIR, split, kinetics_options(cfg))
+
+
+# File layout the synthetic generator writes for each TRAIN.DATASET.
+SYNTHETIC_LAYOUTS = {"kinetics": "kinetics", "synthetic": "kinetics", "ssv2": "ssv2", "charades": "charades"}
+
+
+def ensure_synthetic_data(cfg: CfgNode) -> None:
+    """If SYNTHETIC.GENERATE, write the synthetic dataset in TRAIN.DATASET's layout unless it exists."""
+    if not cfg.SYNTHETIC.GENERATE:
+        return
+    if cfg.SYNTHETIC.NUM_CLASSES != cfg.MODEL.NUM_CLASSES:
+        raise ValueError(
+            f"SYNTHETIC.NUM_CLASSES={cfg.SYNTHETIC.NUM_CLASSES} differs from "
+            f"MODEL.NUM_CLASSES={cfg.MODEL.NUM_CLASSES}; set them equal"
+        )
+    layout = SYNTHETIC_LAYOUTS.get(cfg.TRAIN.DATASET.lower())
+    if layout is None:
+        raise ValueError(
+            f"SYNTHETIC.GENERATE writes {sorted(SYNTHETIC_LAYOUTS)} layouts; TRAIN.DATASET is "
+            f"{cfg.TRAIN.DATASET!r}"
+        )
+    ensure_synthetic_dataset(
+        cfg.DATA.PATH_TO_DATA_DIR,
+        layout=layout,
+        num_classes=cfg.SYNTHETIC.NUM_CLASSES,
+        clips_per_class=cfg.SYNTHETIC.CLIPS_PER_CLASS,
+        num_frames=cfg.SYNTHETIC.NUM_FRAMES,
+        size=cfg.SYNTHETIC.SIZE,
+        difficulty=cfg.SYNTHETIC.DIFFICULTY,
+        seed=cfg.SYNTHETIC.SEED,
+    )

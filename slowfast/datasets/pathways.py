@@ -29,12 +29,17 @@ def to_model_inputs(
     mean: Sequence[float],
     std: Sequence[float],
     slowfast_alpha: Optional[int],
+    reverse_channels: bool = False,
 ) -> list[torch.Tensor]:
     """Normalised model inputs: ``[slow, fast]`` for SlowFast (``slowfast_alpha`` set), else ``[clips]``.
 
     The fast pathway gets every frame; the slow one every ``alpha``-th, starting at the first.
+    ``reverse_channels`` (DATA.REVERSE_INPUT_CHANNEL) flips the channel order after normalising,
+    as PySlowFast: BGR frames read by OpenCV become RGB (MEAN/STD apply in the clip's order).
     """
     fast = normalize(clips, mean, std)
+    if reverse_channels:
+        fast = fast.flip(1)
     if slowfast_alpha is None:
         return [fast]
     indices = slow_pathway_indices(fast.shape[2], slowfast_alpha)

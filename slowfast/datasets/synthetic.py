@@ -80,24 +80,53 @@ def generate_synthetic_dataset(out_dir: str, options: SyntheticOptions) -> None:
                 write_video(os.path.join(out_dir, relative), frames)
                 lines.append(f"{relative} {class_id}\n")
         if split == "train":
-            _write_json(os.path.join(out_dir, "classes.json"), {name: i for i, name in enumerate(names)})
-            _write_json(os.path.join(out_dir, "generator.json"), asdict(options))
-        _write_text(os.path.join(out_dir, f"{split}.csv"), "".join(lines))
+            write_json_file(os.path.join(out_dir, "classes.json"), {name: i for i, name in enumerate(names)})
+            write_json_file(os.path.join(out_dir, "generator.json"), asdict(options))
+        write_text_file(os.path.join(out_dir, f"{split}.csv"), "".join(lines))
     logger.info("Synthetic dataset written to %s in %.1f s", out_dir, time.perf_counter() - started)
 
 
-def _write_json(path: str, content: dict) -> None:
-    _write_text(path, json.dumps(content, indent=2) + "\n")
+def write_json_file(path: str, content) -> None:
+    """Write ``content`` as indented JSON, atomically."""
+    write_text_file(path, json.dumps(content, indent=2) + "\n")
 
 
-def _write_text(path: str, text: str) -> None:
+def write_text_file(path: str, text: str) -> None:
+    """Write ``text`` to a temporary file and move it into place, so readers never see half a file."""
     temporary = f"{path}.tmp-{os.getpid()}"
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(temporary, path)
 
 
-def ensure_synthetic_dataset(data_dir: str, **options) -> bool:
+LAYOUTS = ("kinetics", "ssv2", "charades")
+
+
+def generator_record(options: SyntheticOptions, layout: str = "kinetics") -> dict:
+    """What generator.json holds: the options, plus the layout when it is not the Kinetics one."""
+    return asdict(options) if layout == "kinetics" else {**asdict(options), "layout": layout}
+
+
+def generate_dataset(out_dir: str, options: SyntheticOptions, layout: str = "kinetics") -> None:
+    """Write the dataset in ``layout``: Kinetics videos + CSVs, or SSv2 / Charades frame folders + lists."""
+    from slowfast.datasets import synthetic_frames  # it imports this module
+
+    writers = {
+        "kinetics": generate_synthetic_dataset,
+        "ssv2": synthetic_frames.generate_ssv2_style_dataset,
+        "charades": synthetic_frames.generate_charades_style_dataset,
+    }
+    if layout not in writers:
+        raise ValueError(f"synthetic layout must be one of {LAYOUTS}, got {layout!r}")
+    started = time.perf_counter()
+    writers[layout](out_dir, options)
+    if layout != "kinetics":
+        write_json_file(os.path.join(out_dir, "generator.json"), generator_record(options, layout))
+        seconds = time.perf_counter() - started
+        logger.info("Synthetic %s-style dataset written to %s in %.1f s", layout, out_dir, seconds)
+
+
+def ensure_synthetic_dataset(data_dir: str, layout: str = "kinetics", **options) -> bool:
     """Generate the dataset into ``data_dir`` unless it already has a train.csv; True if generated.
 
     Safe when several processes call it at once: each writes a private folder, and the
@@ -108,14 +137,14 @@ def ensure_synthetic_dataset(data_dir: str, **options) -> bool:
     requested = SyntheticOptions(**options)
     if os.path.isfile(os.path.join(data_dir, "train.csv")):
         logger.info("Using the dataset already in %s (it has a train.csv)", data_dir)
-        _warn_if_different(data_dir, requested)
+        _warn_if_different(data_dir, generator_record(requested, layout))
         return False
-    logger.info("No train.csv in %s: generating the synthetic dataset (%s)", data_dir, requested)
+    logger.info("No train.csv in %s: generating the synthetic dataset (%s layout, %s)", data_dir, layout, requested)
     parent = os.path.dirname(os.path.abspath(data_dir))
     os.makedirs(parent, exist_ok=True)
     private = tempfile.mkdtemp(prefix=os.path.basename(os.path.abspath(data_dir)) + ".tmp-", dir=parent)
     try:
-        generate_synthetic_dataset(private, requested)
+        generate_dataset(private, requested, layout)
         _move_into_place(private, data_dir)
     finally:
         shutil.rmtree(private, ignore_errors=True)
@@ -137,16 +166,16 @@ def _move_into_place(private: str, data_dir: str) -> None:
         os.replace(os.path.join(private, name), target)
 
 
-def _warn_if_different(data_dir: str, requested: SyntheticOptions) -> None:
+def _warn_if_different(data_dir: str, requested: dict) -> None:
     recorded_path = os.path.join(data_dir, "generator.json")
     if not os.path.isfile(recorded_path):
         return
     with open(recorded_path, encoding="utf-8") as handle:
         recorded = json.load(handle)
-    if recorded != asdict(requested):
+    if recorded != requested:
         logger.warning(
             "%s holds a synthetic dataset generated with %s, not the requested %s; delete the folder to regenerate",
             data_dir,
             recorded,
-            asdict(requested),
+            requested,
         )

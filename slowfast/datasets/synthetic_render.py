@@ -46,13 +46,16 @@ class DifficultyLevel:
     motion_scale: float  # multiplies the motion amplitude
     texture: float  # amplitude of the background texture, in grey levels
     flicker_std: float  # per-frame global brightness change, in grey levels
+    # Objects may be darker than the background. With one polarity a motion detector is a
+    # plain oriented filter; with both it must be sign-invariant, which is much slower to learn.
+    mixed_polarity: bool
 
 
 DIFFICULTY_LEVELS = (
-    DifficultyLevel(noise_std=0.0, max_distractors=0, contrast=1.0, motion_scale=1.0, texture=6.0, flicker_std=0.0),
-    DifficultyLevel(noise_std=5.0, max_distractors=1, contrast=0.8, motion_scale=0.85, texture=12.0, flicker_std=0.0),
-    DifficultyLevel(noise_std=10.0, max_distractors=2, contrast=0.6, motion_scale=0.7, texture=18.0, flicker_std=4.0),
-    DifficultyLevel(noise_std=16.0, max_distractors=3, contrast=0.45, motion_scale=0.55, texture=24.0, flicker_std=8.0),
+    DifficultyLevel(noise_std=0.0, max_distractors=0, contrast=1.0, motion_scale=1.0, texture=6.0, flicker_std=0.0, mixed_polarity=False),
+    DifficultyLevel(noise_std=5.0, max_distractors=1, contrast=0.8, motion_scale=0.85, texture=12.0, flicker_std=0.0, mixed_polarity=False),
+    DifficultyLevel(noise_std=10.0, max_distractors=2, contrast=0.6, motion_scale=0.7, texture=18.0, flicker_std=4.0, mixed_polarity=True),
+    DifficultyLevel(noise_std=16.0, max_distractors=3, contrast=0.45, motion_scale=0.55, texture=24.0, flicker_std=8.0, mixed_polarity=True),
 )
 
 
@@ -91,7 +94,7 @@ def _constant(value: float, progress: np.ndarray) -> np.ndarray:
 
 def _translation(pattern, fast, progress, size, motion_scale, rng) -> Track:
     radius = rng.uniform(0.1, 0.16) * size
-    travel = (rng.uniform(0.6, 0.75) if fast else rng.uniform(0.35, 0.5)) * motion_scale * size
+    travel = (rng.uniform(0.55, 0.65) if fast else rng.uniform(0.35, 0.45)) * motion_scale * size
     start = rng.uniform(radius, size - radius - travel)
     across = rng.uniform(radius, size - radius)
     forward = pattern in ("moving_right", "moving_down")
@@ -127,8 +130,8 @@ def render_clip(class_id: int, num_frames: int, size: int, difficulty: int, rng:
     if not 0 <= difficulty < len(DIFFICULTY_LEVELS):
         raise ValueError(f"difficulty must be in 0..{len(DIFFICULTY_LEVELS) - 1}, got {difficulty}")
     level = DIFFICULTY_LEVELS[difficulty]
-    background = _background(size, level.texture, rng)
-    colour = _object_colour(background.mean(axis=(0, 1)), level.contrast, rng)
+    background = _background(size, level.texture, level.mixed_polarity, rng)
+    colour = _object_colour(background.mean(axis=(0, 1)), level.contrast, level.mixed_polarity, rng)
     shape = SHAPES[int(rng.integers(len(SHAPES)))]
     track = object_track(class_id, num_frames, size, level.motion_scale, rng)
     distractors = [_distractor(num_frames, size, rng) for _ in range(int(rng.integers(level.max_distractors + 1)))]
@@ -142,9 +145,9 @@ def render_clip(class_id: int, num_frames: int, size: int, difficulty: int, rng:
     return _add_noise(frames, level, rng)
 
 
-def _background(size: int, texture: float, rng: np.random.Generator) -> np.ndarray:
-    """A linear colour gradient in a random direction plus smooth random texture."""
-    start, end = rng.uniform(30, 225, (2, 3))
+def _background(size: int, texture: float, mixed_polarity: bool, rng: np.random.Generator) -> np.ndarray:
+    """A linear colour gradient in a random direction plus smooth random texture (dark unless mixed)."""
+    start, end = rng.uniform(30, 225 if mixed_polarity else 110, (2, 3))
     direction = rng.uniform(0, 2 * math.pi)
     coords = np.arange(size, dtype=np.float32) / max(size - 1, 1)
     projection = math.cos(direction) * coords[None, :] + math.sin(direction) * coords[:, None]
@@ -155,13 +158,14 @@ def _background(size: int, texture: float, rng: np.random.Generator) -> np.ndarr
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def _object_colour(background_mean: np.ndarray, contrast: float, rng: np.random.Generator) -> tuple:
-    """A colour far from the background mean, pulled towards it by ``contrast``."""
-    colour = rng.uniform(0, 255, 3)
+def _object_colour(background_mean: np.ndarray, contrast: float, mixed_polarity: bool, rng: np.random.Generator) -> tuple:
+    """A colour far from the background mean (brighter unless mixed), pulled towards it by ``contrast``."""
+    low = 0 if mixed_polarity else 170
+    colour = rng.uniform(low, 255, 3)
     for _ in range(20):
         if np.linalg.norm(colour - background_mean) >= 150:
             break
-        colour = rng.uniform(0, 255, 3)
+        colour = rng.uniform(low, 255, 3)
     blended = background_mean + contrast * (colour - background_mean)
     return tuple(float(c) for c in np.clip(blended, 0, 255))
 

@@ -100,3 +100,22 @@ def to_clip_tensor(frames: np.ndarray) -> torch.Tensor:
     clip = np.empty((frames.shape[3],) + frames.shape[:3], dtype=np.uint8)
     np.copyto(clip, frames.transpose(3, 0, 1, 2))
     return torch.from_numpy(clip)
+
+
+def augment_train(
+    frames: np.ndarray,
+    rng: np.random.Generator,
+    jitter_scales: tuple[int, int],
+    crop_size: int,
+    inverse_uniform: bool = False,
+    random_flip: bool = True,
+) -> np.ndarray:
+    """The training pipeline of every dataset: short-side scale jitter, random crop, optional flip."""
+    frames = random_short_side_scale_jitter(frames, rng, jitter_scales[0], jitter_scales[1], inverse_uniform)
+    frames = random_crop(frames, rng, crop_size)
+    return random_horizontal_flip(frames, rng) if random_flip else frames
+
+
+def crop_for_eval(frames: np.ndarray, short_side: int, crop_size: int, spatial_index: int = 1) -> np.ndarray:
+    """The val/test pipeline: resize the short side, then one uniform crop (1 = centre)."""
+    return uniform_crop(short_side_resize(frames, short_side), crop_size, spatial_index)

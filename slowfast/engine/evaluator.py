@@ -38,6 +38,7 @@ def run_views(
         if log_period and (batch_index + 1) % log_period == 0:
             logger.info(f"evaluated {batch_index + 1}/{len(loader)} batches")
     model.train(was_training)
+    ensemble.all_reduce()  # each process scored a disjoint shard; a no-op in a single process
     results = ensemble.finalize()
     results["time_s"] = round(time.perf_counter() - start, 3)
     return results

@@ -147,10 +147,11 @@ class Trainer:
             self.val_set.num_videos, 1, self.cfg.MODEL.NUM_CLASSES, self.cfg.DATA.ENSEMBLE_METHOD,
         )
         results = run_views(self.model, self.val_loader, self.prepare, ensemble, self.cfg.MODEL.HEAD_ACT, self.autocast)
-        if "top1" in results:
-            self.state["best_top1"] = max(self.state["best_top1"], results["top1"])
+        metric = "map" if self.cfg.DATA.MULTI_LABEL else "top1"
+        if metric in results:
+            self.state[f"best_{metric}"] = max(self.state.get(f"best_{metric}", 0.0), results[metric])
         stats = {"_type": "val_epoch", "epoch": f"{epoch + 1}/{self.schedule.max_epoch}", **results,
-                 "best_top1": self.state["best_top1"]}
+                 f"best_{metric}": self.state.get(f"best_{metric}", 0.0)}
         log_json_stats(stats, self._stats_dir())
         self.writer.add_scalars(
             {f"Val/{key}": value for key, value in results.items() if key in ("top1", "top5", "map")},

@@ -1,4 +1,5 @@
 """Shared fixtures: tiny H.264 videos whose frame k is filled with grey level 4 * k."""
+import cv2
 import numpy as np
 import pytest
 
@@ -33,5 +34,50 @@ def frame_numbers():
 
     def read(frames: np.ndarray) -> list[int]:
         return np.round(frames.reshape(len(frames), -1).mean(axis=1) / 4).astype(int).tolist()
+
+    return read
+
+
+FRAME_LIST_HEADER = "original_vido_id video_id frame_id path labels"
+
+
+def bgr_frame(k: int, height: int = 32, width: int = 48) -> np.ndarray:
+    """A BGR image: blue = 4 * k (the frame number), green = 2 * column, red = 200."""
+    image = np.empty((height, width, 3), np.uint8)
+    image[..., 0] = 4 * k
+    image[..., 1] = 2 * np.arange(width)[None, :]
+    image[..., 2] = 200
+    return image
+
+
+@pytest.fixture()
+def make_frame_list(tmp_path):
+    """Factory: PNG frames of ``{video id: frame count}`` under frames/ and a PySlowFast frame list.
+
+    ``labels`` maps a video id to one label string per frame (e.g. "1,2" or ""); returns the folder.
+    """
+
+    def make(file_name: str, videos: dict, labels: dict = None) -> str:
+        rows = [FRAME_LIST_HEADER]
+        for number, (video_id, count) in enumerate(videos.items()):
+            (tmp_path / "frames" / video_id).mkdir(parents=True, exist_ok=True)
+            for k in range(count):
+                path = f"frames/{video_id}/{video_id}_{k + 1:06d}.png"
+                if not (tmp_path / path).exists():
+                    cv2.imwrite(str(tmp_path / path), bgr_frame(k))
+                label = labels[video_id][k] if labels else ""
+                rows.append(f'{video_id} {number} {k} {path} "{label}"')
+        (tmp_path / file_name).write_text("\n".join(rows) + "\n")
+        return str(tmp_path)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def clip_frame_numbers():
+    """Frame numbers of a BGR uint8 clip [3, T, H, W] made of ``bgr_frame`` images (blue channel / 4)."""
+
+    def read(clip) -> list[int]:
+        return np.round(clip[0].float().mean(dim=(1, 2)).numpy() / 4).astype(int).tolist()
 
     return read

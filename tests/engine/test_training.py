@@ -13,15 +13,24 @@ BASELINE = {
     "SOLVER.MAX_EPOCH": 3,
     "SOLVER.STEPS": [0],
     "SOLVER.LRS": [1],
-    # Small enough that the epoch losses fall monotonically from the first epoch (checked
-    # over several RNG_SEEDs), large enough to move them by more than the batch noise.
     "SOLVER.BASE_LR": 0.01,
     "TRAIN.EVAL_PERIOD": 1,
     "TRAIN.CHECKPOINT_PERIOD": 1,
 }
 
 
-def test_baseline_run_learns_logs_every_record_and_tests_the_last_checkpoint(make_cfg, read_stats, read_metrics):
+def test_training_loss_goes_down(make_cfg, read_metrics):
+    # Motion direction takes a few dozen iterations to pick up; 8 epochs of 4 iterations
+    # lower the loss by 0.13 to 0.35 over RNG_SEEDs 0-2 (checked), far beyond batch noise.
+    cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 8, "SOLVER.BASE_LR": 0.02, "TRAIN.EVAL_PERIOD": 100,
+                    "TRAIN.CHECKPOINT_PERIOD": 100, "TEST.ENABLE": False, "LOG_PERIOD": 100})
+    run(cfg)
+    losses = [e["loss"] for e in read_metrics(cfg.OUTPUT_DIR, "train_epoch")]
+    assert len(losses) == 8
+    assert sum(losses[-2:]) / 2 < sum(losses[:2]) / 2 - 0.1, losses
+
+
+def test_baseline_run_logs_every_record_and_tests_the_last_checkpoint(make_cfg, read_stats, read_metrics):
     cfg = make_cfg({**BASELINE, "LOG_PERIOD": 2, "BN.USE_PRECISE_STATS": True, "BN.NUM_BATCHES_PRECISE": 2,
                     "LOG_MODEL_INFO": True, "TENSORBOARD.ENABLE": True})
     results = run(cfg)
@@ -31,8 +40,6 @@ def test_baseline_run_learns_logs_every_record_and_tests_the_last_checkpoint(mak
     assert [e["epoch"] for e in epochs] == ["1/3", "2/3", "3/3"]
     assert [e["samples_seen"] for e in epochs] == [32, 64, 96]
     assert read_stats(out, "train_epoch") == epochs  # stdout.log's json_stats lines hold the same records
-    losses = [e["loss"] for e in epochs]
-    assert losses[0] > losses[1] > losses[2] and losses[0] - losses[2] > 0.05, losses
 
     # 32 clips / batch 8 = 4 iterations per epoch, logged every LOG_PERIOD 2.
     iters = read_stats(out, "train_iter")
