@@ -1,14 +1,12 @@
 #!/usr/bin/env python
 """Train and/or test a video model: python tools/run_net.py --cfg FILE [KEY VALUE ...]."""
 import argparse
+import os
 import sys
 
-try:
-    import slowfast  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
-    import os
-
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(_CHECKOUT, "slowfast")):  # a checkout: its package, not another install
+    sys.path.insert(0, _CHECKOUT)
 
 from slowfast.config import ConfigError, load_config
 from slowfast.datasets.errors import DataError
@@ -20,8 +18,9 @@ from slowfast.engine.trainer import NonFiniteLossError
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
-    parser.add_argument("--init_method", default="tcp://localhost:9999",
-                        help="torch.distributed rendezvous for multi-machine runs")
+    parser.add_argument("--init_method", default=None,
+                        help="torch.distributed rendezvous (tcp://host:port of shard 0) for multi-machine "
+                             "runs; a free localhost port when omitted on one machine; ignored under torchrun")
     parser.add_argument("--num_shards", type=int, default=None, help="number of machines (overrides NUM_SHARDS)")
     parser.add_argument("--shard_id", type=int, default=None, help="index of this machine (overrides SHARD_ID)")
     parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE overrides")
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        run(cfg)
+        run(cfg, init_method=args.init_method)
     except (DataError, CheckpointError) as err:  # bad inputs found after loading: no traceback
         print(f"error: {err}", file=sys.stderr)
         return 2

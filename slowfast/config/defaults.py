@@ -22,6 +22,10 @@ _C.TRAIN.BATCH_SIZE = 64
 _C.TRAIN.EVAL_PERIOD = 10
 # Save a checkpoint every this many epochs (baseline schedule).
 _C.TRAIN.CHECKPOINT_PERIOD = 10
+# Also save checkpoints/checkpoint_last.pyth mid-epoch at most every this many minutes (0 = off).
+_C.TRAIN.CHECKPOINT_MINUTES = 0.0
+# Keep only the newest this many epoch checkpoints (0 = keep all).
+_C.TRAIN.CHECKPOINT_KEEP = 0
 # Resume from the last checkpoint in OUTPUT_DIR/checkpoints when one exists.
 _C.TRAIN.AUTO_RESUME = True
 # Checkpoint to initialise the model from when there is nothing to resume ("" = none).

@@ -29,9 +29,9 @@ def read_video_list(
         )
     csv_folder = os.path.dirname(os.path.abspath(csv_path))
     paths, labels = [], []
-    with open(csv_path, encoding="utf-8") as csv_file:
-        for line_number, line in enumerate(csv_file, start=1):
-            line = line.strip()
+    with open(csv_path, "rb") as csv_file:
+        for line_number, raw_line in enumerate(csv_file, start=1):
+            line = _decode_line(csv_path, line_number, raw_line).strip()
             if not line:
                 continue
             path, label = _parse_line(csv_path, line_number, line, separator, num_classes)
@@ -40,6 +40,18 @@ def read_video_list(
     if not paths:
         raise DataError(f"'{csv_path}' lists no videos (expected lines {_expected_line(separator)})")
     return np.array(paths), np.array(labels, dtype=np.int64)
+
+
+def _decode_line(csv_path: str, line_number: int, raw_line: bytes) -> str:
+    """One CSV line as text; a line that is not UTF-8 is an error naming its line and byte."""
+    try:
+        return raw_line.decode("utf-8-sig" if line_number == 1 else "utf-8")  # drop a leading BOM
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{csv_path}:{line_number}: byte {raw_line[error.start]:#04x} at column {error.start + 1} "
+            f"is not valid UTF-8 ({raw_line!r}); write the CSV, paths included, as UTF-8 (rename "
+            "files whose names are not UTF-8)"
+        ) from None
 
 
 def _parse_line(csv_path: str, line_number: int, line: str, separator: str, num_classes: int) -> tuple[str, int]:

@@ -77,6 +77,14 @@ def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
     return [path for _, path in sorted(numbered)]
 
 
+def epoch_of_checkpoint(path: str | os.PathLike) -> int:
+    """0-based epoch of an epoch checkpoint, from its name (``checkpoint_epoch_00003.pyth`` -> 2)."""
+    match = _NAME_PATTERN.match(Path(path).name)
+    if not match:
+        raise ValueError(f"'{path}' is not named like checkpoint_epoch_<number>.pyth")
+    return int(match.group(1)) - 1
+
+
 def find_last_checkpoint(output_dir: str | os.PathLike) -> Path | None:
     """The checkpoint with the highest epoch number, or None when there is none."""
     checkpoints = list_checkpoints(output_dir)
@@ -120,7 +128,7 @@ def save_checkpoint(
     if rng_state is not None:
         contents["rng_state"] = dict(rng_state)
     path = checkpoint_path(output_dir, epoch)
-    _atomic_torch_save(contents, path)
+    write_checkpoint_file(contents, path)
     logger.info("Saved checkpoint %s", path)
     return path
 
@@ -143,6 +151,18 @@ def _check_plain(value: Any, where: str) -> None:
         f"{where} is a {type(value).__name__}; a checkpoint's trainer_state may only hold "
         "None/bool/int/float/str and lists, tuples or str-keyed dicts of them"
     )
+
+
+def write_checkpoint_file(contents: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Atomically write ``contents`` to ``path``; a failed write (full disk) leaves the old file intact."""
+    path = Path(path)
+    try:
+        _atomic_torch_save(contents, path)
+    except OSError as err:
+        raise CheckpointError(
+            f"cannot write checkpoint '{path}': {err.strerror or err}. Earlier checkpoints are "
+            "intact; free space in OUTPUT_DIR (or set TRAIN.CHECKPOINT_KEEP) and resume"
+        ) from err
 
 
 def _atomic_torch_save(contents: Mapping[str, Any], path: Path) -> None:

@@ -4,25 +4,65 @@ import os
 from fvcore.common.config import CfgNode
 
 from slowfast.engine.context import RunContext
+from slowfast.utils import distributed
+from slowfast.utils.distributed import ProcessPlace
 from slowfast.utils.env import seed_everything, select_device
 from slowfast.utils.logging import get_logger, setup_logging
 
 logger = get_logger(__name__)
 
 
-def run(cfg: CfgNode) -> dict:
-    """Train if TRAIN.ENABLE, then test if TEST.ENABLE, in this process; returns the results."""
-    if cfg.NUM_GPUS > 1 or cfg.NUM_SHARDS > 1:
-        raise RuntimeError(
-            f"NUM_GPUS {cfg.NUM_GPUS} x NUM_SHARDS {cfg.NUM_SHARDS}: this version trains in one "
-            "process (NUM_GPUS 0 for the CPU or 1 for one GPU, NUM_SHARDS 1); multi-process "
-            "training is not available yet"
-        )
-    ctx = RunContext(device=select_device(cfg.NUM_GPUS))
-    prepare_output_dir(cfg)
+def run(cfg: CfgNode, init_method: str | None = None) -> dict:
+    """Train if TRAIN.ENABLE, then test if TEST.ENABLE, in as many processes as the run needs.
+
+    Under torchrun (RANK/WORLD_SIZE/LOCAL_RANK set) this process is one worker joining by env://.
+    Otherwise NUM_GPUS x NUM_SHARDS > 1 starts max(NUM_GPUS, 1) workers on this machine that meet
+    at ``init_method`` (a free localhost port on one machine when None), and one device runs
+    here. Returns this process's results (rank 0's when this process is rank 0; {} in the parent
+    of spawned workers).
+    """
+    if distributed.launched_by_torchrun():
+        return _run_worker(cfg, distributed.place_from_environment(), "env://")
+    per_machine = max(cfg.NUM_GPUS, 1)
+    if per_machine * cfg.NUM_SHARDS == 1:
+        return _run_worker(cfg, ProcessPlace(0, 1, 0), "")
+    import torch.multiprocessing as mp
+
+    address = distributed.default_init_method(cfg.NUM_SHARDS, init_method)
+    mp.spawn(_spawned_worker, args=(cfg, address), nprocs=per_machine, join=True)
+    return {}
+
+
+def _spawned_worker(local_rank: int, cfg: CfgNode, init_method: str) -> None:
+    """Entry point of a worker started by run() (torch.multiprocessing passes ``local_rank``)."""
+    place = distributed.place_from_config(cfg.NUM_GPUS, cfg.NUM_SHARDS, cfg.SHARD_ID, local_rank)
+    _run_worker(cfg, place, init_method)
+
+
+def _run_worker(cfg: CfgNode, place: ProcessPlace, init_method: str) -> dict:
+    """Join the process group (when there is one), run, and leave it even on error."""
+    device = select_device(cfg.NUM_GPUS, place.local_rank)
+    if device.type == "cuda":
+        import torch
+
+        # Multigrid uses a handful of shapes per stage: each is tuned once, then reused.
+        torch.backends.cudnn.benchmark = True
+    distributed.init_process_group(place, device, init_method)
+    try:
+        return _run_in_process(cfg, RunContext(device=device, rank=place.rank, world_size=place.world_size))
+    finally:
+        distributed.destroy_process_group()
+
+
+def _run_in_process(cfg: CfgNode, ctx: RunContext) -> dict:
+    """Rank 0 prepares the output folder and data while the others wait; then every rank runs."""
     setup_logging(cfg.OUTPUT_DIR, rank=ctx.rank)
-    logger.info(f"running on {ctx.device}; config written to {os.path.join(cfg.OUTPUT_DIR, 'config.yaml')}")
-    prepare_data(cfg)
+    if ctx.is_main:
+        prepare_output_dir(cfg)
+        prepare_data(cfg)
+    distributed.barrier()  # the others wait for the output folder and data
+    logger.info(f"running on {ctx.device} (rank {ctx.rank} of {ctx.world_size}); "
+                f"config written to {os.path.join(cfg.OUTPUT_DIR, 'config.yaml')}")
     results: dict = {}
     if cfg.TRAIN.ENABLE:
         from slowfast.engine.trainer import Trainer

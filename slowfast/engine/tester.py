@@ -5,6 +5,7 @@ from fvcore.common.config import CfgNode
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.loader import build_eval_loader
 from slowfast.engine import checkpoint as ckpt
+from slowfast.engine.caffe2_weights import load_pretrained_weights
 from slowfast.engine.context import InputPreparer, RunContext
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.metrics import ViewEnsemble
@@ -24,6 +25,15 @@ def test_checkpoint_path(cfg: CfgNode) -> str | None:
     return cfg.TRAIN.CHECKPOINT_FILE_PATH or None
 
 
+def _checkpoint_type(cfg: CfgNode, path: str) -> str:
+    """TEST/TRAIN.CHECKPOINT_TYPE for the file that key names; the run's own checkpoints are "pytorch"."""
+    if path == cfg.TEST.CHECKPOINT_FILE_PATH:
+        return cfg.TEST.CHECKPOINT_TYPE
+    if path == cfg.TRAIN.CHECKPOINT_FILE_PATH:
+        return cfg.TRAIN.CHECKPOINT_TYPE
+    return "pytorch"
+
+
 def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
     """Load the checkpoint to test, score the test split and log a ``test_final`` line."""
     model = build_model(cfg).to(ctx.device)
@@ -32,7 +42,7 @@ def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
         logger.warning("no checkpoint to test (TEST/TRAIN.CHECKPOINT_FILE_PATH empty, none in "
                        f"{cfg.OUTPUT_DIR}); testing a randomly initialised model")
     else:
-        ckpt.load_pretrained(path, model, reset_head_if_classes_differ=False)
+        load_pretrained_weights(path, model, _checkpoint_type(cfg, path), reset_head_if_classes_differ=False)
         logger.info(f"testing {path}")
     dataset = build_dataset(cfg, "test")
     pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"

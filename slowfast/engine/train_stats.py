@@ -1,6 +1,8 @@
 """Training statistics accumulated on the device, read back only when logged."""
 import torch
 
+from slowfast.utils import distributed
+
 
 def top1_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Number of clips whose highest logit is the label, as a 0-d tensor (no host sync)."""
@@ -25,12 +27,29 @@ class RunningSums:
         self.samples += batch_size
         self.steps += 1
 
+    def state(self) -> dict:
+        """The sums as plain numbers, for the mid-epoch checkpoint (syncs with the device)."""
+        loss, correct = torch.stack([self.loss, self.correct]).cpu().tolist()
+        return {"loss": loss, "correct": correct, "samples": self.samples, "steps": self.steps,
+                "has_correct": self.has_correct}
+
+    def load_state(self, state: dict) -> None:
+        """Continue from what :meth:`state` returned (float32 values round-trip exactly)."""
+        self.loss.fill_(state["loss"])
+        self.correct.fill_(state["correct"])
+        self.samples, self.steps, self.has_correct = state["samples"], state["steps"], state["has_correct"]
+
     def means(self) -> dict:
-        """Mean loss and top-1 error (%) over the samples added; syncs with the device once."""
+        """Mean loss and top-1 error (%) over the samples of all ranks; syncs with the device once.
+
+        In a multi-process run every rank must call it at the same point (one all-reduce).
+        """
         if self.samples == 0:
             return {}
-        values = torch.stack([self.loss, self.correct]).cpu().tolist()
-        stats = {"loss": values[0] / self.samples}
+        samples = torch.tensor(float(self.samples), device=self.loss.device)
+        totals = distributed.all_reduce_sum(torch.stack([self.loss, self.correct.float(), samples]))
+        loss, correct, samples = totals.cpu().tolist()
+        stats = {"loss": loss / samples}
         if self.has_correct:
-            stats["top1_err"] = 100.0 * (1.0 - values[1] / self.samples)
+            stats["top1_err"] = 100.0 * (1.0 - correct / samples)
         return stats

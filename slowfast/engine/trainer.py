@@ -10,6 +10,10 @@ from slowfast.datasets.build import build_dataset
 from slowfast.datasets.errors import DataError
 from slowfast.datasets.loader import build_eval_loader, build_train_loader
 from slowfast.engine import checkpoint as ckpt
+from slowfast.engine import run_state
+from slowfast.engine.caffe2_weights import load_pretrained_weights
+from slowfast.engine.data_health import FailedVideoCounter
+from slowfast.engine.data_time import EpochDataTimer
 from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, unwrap
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.meters import format_eta
@@ -22,6 +26,7 @@ from slowfast.models.complexity import model_info_line
 from slowfast.multigrid.report import format_schedule_table
 from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches
 from slowfast.multigrid.schedule import build_schedule
+from slowfast.utils import distributed
 from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
 
 logger = get_logger(__name__)
@@ -37,7 +42,7 @@ class Trainer:
     def __init__(self, cfg: CfgNode, ctx: RunContext) -> None:
         self.cfg, self.ctx = cfg, ctx
         self.schedule = build_schedule(cfg)
-        self.model = build_model(cfg).to(ctx.device)
+        self.model = distributed.wrap_for_ranks(build_model(cfg).to(ctx.device), ctx.device)
         self.optimizer = build_optimizer(
             self.model, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM,
             dampening=cfg.SOLVER.DAMPENING, nesterov=cfg.SOLVER.NESTEROV,
@@ -67,6 +72,10 @@ class Trainer:
         self._check_epochs_have_batches()
         self.state = {"global_iter": 0, "samples_seen": 0, "best_top1": 0.0}
         self.start_epoch = 0
+        # Where a resumed run re-enters its first epoch (a mid-epoch "last" checkpoint).
+        self.start_batch, self.resumed_sums = 0, None
+        self.last_timer = run_state.CheckpointTimer(cfg.TRAIN.CHECKPOINT_MINUTES)
+        self.failed_videos = FailedVideoCounter(cfg.DATA.MAX_FAILED_SHARE)
 
     def fit(self) -> dict:
         """Resume or initialise, then train every remaining epoch; returns the last val stats."""
@@ -83,24 +92,37 @@ class Trainer:
                 val_stats = self.validate(epoch)
             # Saved after validation, so the checkpoint holds this epoch's best_top1 and the RNG
             # state the next epoch starts from (the eval loader draws from the global generator).
+            rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state()) if save else None
             if save and self.ctx.is_main:
                 path = ckpt.save_checkpoint(
                     self.cfg.OUTPUT_DIR, epoch, unwrap(self.model), self.optimizer,
-                    self.cfg.dump(), dict(self.state), rng_state=ckpt.capture_rng_state(),
+                    self.cfg.dump(), dict(self.state), rng_state=rng_state,
                 )
                 logger.info(f"saved checkpoint {path}")
+            if save:
+                distributed.barrier()  # the others may read it next (test, resume)
+                if self.ctx.is_main:
+                    run_state.prune_epoch_checkpoints(self.cfg.OUTPUT_DIR, self.cfg.TRAIN.CHECKPOINT_KEEP)
         self.writer.close()
         return val_stats
 
     def train_epoch(self, epoch: int) -> None:
         """One pass over the sampler's batches for this epoch's stage."""
-        self.sampler.set_epoch(epoch)
+        start_batch, self.start_batch = self.start_batch, 0
+        self.sampler.set_epoch(epoch, start_batch=start_batch)
         num_batches = self.sampler.batches_in_epoch
-        window, epoch_total = RunningSums(self.ctx.device), RunningSums(self.ctx.device)
+        window, epoch_total = RunningSums(self.ctx.device), self._epoch_sums_so_far()
+        requested_batches = iter(self.sampler)  # the loader asks for the same batches in this order
+        lr = self.schedule.lr_at(epoch + max(start_batch - 1, 0) / num_batches)
         self.model.train()
         data_time, tic, last_log = 0.0, time.perf_counter(), time.perf_counter()
-        for it, (clips, labels, _) in enumerate(self.train_loader):
-            data_time += time.perf_counter() - tic
+        epoch_timer = EpochDataTimer()
+        for it, (clips, labels, used_videos) in enumerate(self.train_loader, start=start_batch):
+            waited = time.perf_counter() - tic
+            data_time += waited
+            epoch_timer.add_wait(waited)
+            where = f"epoch {epoch + 1}, iteration {it + 1}"
+            self.failed_videos.check_batch(next(requested_batches), used_videos, where)
             lr = self.schedule.lr_at(epoch + it / num_batches)
             set_lr(self.optimizer, lr)
             labels = labels.to(self.ctx.device, non_blocking=True)
@@ -124,10 +146,13 @@ class Trainer:
                 log_json_stats(stats, self._stats_dir())
                 self.writer.add_scalars({"Train/loss": stats["loss"], "Train/lr": lr}, self.state["global_iter"])
                 window, data_time, last_log = RunningSums(self.ctx.device), 0.0, time.perf_counter()
+            if self._last_checkpoint_due():
+                self._save_last(epoch, it + 1, epoch_total)
             tic = time.perf_counter()
         log_json_stats(
             {"_type": "train_epoch", **self._position(epoch), **epoch_total.means(), "lr": lr,
-             "samples_seen": self.state["samples_seen"]},
+             "samples_seen": self.state["samples_seen"], "skipped_videos": self.failed_videos.epoch_count,
+             **epoch_timer.summary()},
             self._stats_dir(),
         )
 
@@ -146,7 +171,8 @@ class Trainer:
         ensemble = ViewEnsemble(
             self.val_set.num_videos, 1, self.cfg.MODEL.NUM_CLASSES, self.cfg.DATA.ENSEMBLE_METHOD,
         )
-        results = run_views(self.model, self.val_loader, self.prepare, ensemble, self.cfg.MODEL.HEAD_ACT, self.autocast)
+        # The bare model: ranks hold different numbers of val batches, DDP's forward would wait.
+        results = run_views(unwrap(self.model), self.val_loader, self.prepare, ensemble, self.cfg.MODEL.HEAD_ACT, self.autocast)
         metric = "map" if self.cfg.DATA.MULTI_LABEL else "top1"
         if metric in results:
             self.state[f"best_{metric}"] = max(self.state.get(f"best_{metric}", 0.0), results[metric])
@@ -193,22 +219,64 @@ class Trainer:
         base_shape = stage.base_shape
         per_device = stage.short_cycle_batch_sizes[-1] // self.ctx.world_size
         order = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(self.cfg.RNG_SEED + epoch))
-        num_batches = min(self.cfg.BN.NUM_BATCHES_PRECISE, len(order) // per_device)
-        batches = [[(int(i), base_shape, epoch) for i in order[b * per_device:(b + 1) * per_device]] for b in range(num_batches)]
+        # Each rank takes its slice of every global batch; all ranks run as many batches.
+        world, rank = self.ctx.world_size, self.ctx.rank
+        num_batches = min(self.cfg.BN.NUM_BATCHES_PRECISE, len(order) // (per_device * world))
+        starts = [(b * world + rank) * per_device for b in range(num_batches)]
+        batches = [[(int(i), base_shape, epoch) for i in order[s:s + per_device]] for s in starts]
         loader = build_train_loader(self.train_set, batches, self.cfg.DATA_LOADER.NUM_WORKERS, False, persistent=False)
-        recompute_bn_stats(self.model, loader, num_batches, self.prepare)
+        recompute_bn_stats(unwrap(self.model), loader, num_batches, self.prepare)
+        distributed.average_bn_buffers(unwrap(self.model))
         logger.info(f"precise BN over {num_batches} batches of {per_device} clips at {base_shape}")
 
+    def _epoch_sums_so_far(self) -> RunningSums:
+        """Fresh epoch sums, or those a mid-epoch checkpoint saved (with the skipped-video count)."""
+        sums = RunningSums(self.ctx.device)
+        saved, self.resumed_sums = self.resumed_sums, None
+        self.failed_videos.start_epoch((saved or {}).get("skipped_videos", 0))
+        if saved is not None:
+            sums.load_state(saved)
+        return sums
+
+    def _last_checkpoint_due(self) -> bool:
+        """Whether TRAIN.CHECKPOINT_MINUTES have passed; with several ranks, on any of them
+        (one small all-reduce per iteration, only when the option is on), so all save together."""
+        due = self.last_timer.due()
+        if self.ctx.world_size > 1 and self.last_timer.seconds > 0:
+            flag = torch.tensor([float(due)], device=self.ctx.device)
+            due = distributed.all_reduce_sum(flag).item() > 0
+        return due
+
+    def _save_last(self, epoch: int, next_batch: int, epoch_total: RunningSums) -> None:
+        """Write checkpoint_last.pyth: ``next_batch`` batches of ``epoch`` are done (all ranks call this)."""
+        rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state())
+        if self.ctx.is_main:
+            run_state.save_last_checkpoint(
+                self.cfg.OUTPUT_DIR, epoch, next_batch,
+                {**epoch_total.state(), "skipped_videos": self.failed_videos.epoch_count}, unwrap(self.model),
+                self.optimizer, self.cfg.dump(), dict(self.state), rng_state=rng_state,
+            )
+        self.last_timer.reset()
+
     def _restore(self) -> None:
-        resumed = ckpt.resume(self.cfg.OUTPUT_DIR, unwrap(self.model), self.optimizer) if self.cfg.TRAIN.AUTO_RESUME else None
+        resumed = None
+        if self.cfg.TRAIN.AUTO_RESUME:
+            resumed = run_state.resume_latest(self.cfg.OUTPUT_DIR, unwrap(self.model), self.optimizer, self.cfg.dump())
         if resumed is not None:
-            self.start_epoch = resumed["epoch"] + 1
+            self.start_epoch, self.start_batch = resumed["epoch"], resumed["start_batch"]
+            self.resumed_sums = resumed["epoch_sums"]
             self.state.update(resumed["trainer_state"])
             if resumed["rng_state"] is not None:
-                ckpt.restore_rng_state(resumed["rng_state"])
-            logger.info(f"resumed from the checkpoint of epoch {resumed['epoch'] + 1}; continuing at epoch {self.start_epoch + 1}")
+                ckpt.restore_rng_state(distributed.rng_state_of_this_rank(resumed["rng_state"]))
+            if self.start_batch:
+                logger.info(f"resumed from {resumed['path'].name}; continuing at epoch {self.start_epoch + 1}, batch {self.start_batch + 1}")
+            else:
+                logger.info(f"resumed from the checkpoint of epoch {self.start_epoch}; continuing at epoch {self.start_epoch + 1}")
         elif self.cfg.TRAIN.CHECKPOINT_FILE_PATH:
-            ckpt.load_pretrained(self.cfg.TRAIN.CHECKPOINT_FILE_PATH, unwrap(self.model))
+            load_pretrained_weights(
+                self.cfg.TRAIN.CHECKPOINT_FILE_PATH, unwrap(self.model),
+                self.cfg.TRAIN.CHECKPOINT_TYPE, self.cfg.TRAIN.CHECKPOINT_INFLATE,
+            )
             logger.info(f"initialised from {self.cfg.TRAIN.CHECKPOINT_FILE_PATH}")
 
     def _log_setup(self) -> None:

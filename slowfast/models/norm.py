@@ -12,6 +12,8 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
+from slowfast.utils import distributed
+
 logger = logging.getLogger(__name__)
 
 # Builds the norm layer of ``num_features`` channels that every block of a model uses.
@@ -49,15 +51,23 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
                 f"GroupedBatchNorm3d group_size must be >= 1 or None, got {group_size}"
             )
         self.group_size = group_size
+        self.last_statistic_count: int | None = None
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, group_size={self.group_size}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Values behind the last running-stat update (clips x T x H x W, over the pooled ranks
+        # when pooled): precise BN weights batches by it. A plain attribute, not state.
+        self.last_statistic_count = x.numel() // x.shape[1]
         if not self.training or self.group_size is None:
             return super().forward(x)
         batch = x.shape[0]
         if batch < self.group_size:
+            ranks = distributed.ranks_per_bn_group(batch, self.group_size)
+            if ranks > 1:
+                self._check_input_dim(x)
+                return self._cross_rank_forward(x, distributed.bn_process_group(ranks), ranks)
             _warn_small_batch(batch, self.group_size)
         if batch <= self.group_size:
             return super().forward(x)
@@ -94,6 +104,32 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
             self._update_running_stats(
                 group_mean.detach(), group_var.detach(), clips_per_group, batch * values_per_clip
             )
+        return y.to(x.dtype)
+
+    def _cross_rank_forward(self, x: torch.Tensor, group, num_ranks: int) -> torch.Tensor:
+        """Normalise with statistics over the union of the batches of the ``num_ranks`` in ``group``.
+
+        Sums and sums of squares go through a differentiable all-reduce, so gradients flow back
+        to every rank's clips as if one BN saw the pooled batch. Every rank holds as many clips
+        (the sampler's contract), so the pooled count needs no communication.
+        """
+        x32 = x.float()
+        channels = x.shape[1]
+        total = x[:, 0].numel() * num_ranks
+        self.last_statistic_count = total
+        local = torch.cat([x32.sum(dim=(0, 2, 3, 4)), x32.square().sum(dim=(0, 2, 3, 4))])
+        pooled = distributed.differentiable_all_reduce_sum(local, group)
+        mean = pooled[:channels] / total
+        # E[x^2] - E[x]^2 in float32; clamped against rounding below zero.
+        var = (pooled[channels:2 * channels] / total - mean.square()).clamp(min=0)
+        scale = torch.rsqrt(var + self.eps)
+        if self.affine:
+            scale = scale * self.weight.float()
+        y = (x32 - mean[None, :, None, None, None]) * scale[None, :, None, None, None]
+        if self.affine:
+            y = y + self.bias.float()[None, :, None, None, None]
+        if self.track_running_stats:
+            self._update_running_stats(mean.detach()[None], var.detach()[None], torch.ones(1, device=x.device), total)
         return y.to(x.dtype)
 
     @torch.no_grad()
@@ -136,7 +172,7 @@ def _warn_small_batch(batch: int, group_size: int) -> None:
     _warned_small_batches.add((batch, group_size))
     logger.warning(
         "Per-device batch of %d clips is smaller than MULTIGRID.BN_BASE_SIZE=%d: BN statistics "
-        "are computed over these %d clips only (no cross-device synchronisation).",
+        "are computed over these %d clips only (a single process, or too few processes to pool with).",
         batch, group_size, batch,
     )
 

@@ -6,6 +6,7 @@ from typing import Any
 from slowfast.multigrid.sampler import phase_batch_counts
 from slowfast.multigrid.schedule import Schedule, Stage
 from slowfast.multigrid.spec import COSINE_POLICY
+from slowfast.utils.bn_groups import ranks_per_bn_group
 
 HEADER = (
     "stage",
@@ -81,8 +82,11 @@ def bn_grouping(per_device_batch: int, bn_base_size: int, num_devices: int) -> s
         return f"groups of {bn_base_size} ({per_device_batch // bn_base_size} per device)"
     if per_device_batch < bn_base_size and bn_base_size % per_device_batch == 0:
         sync = bn_base_size // per_device_batch
-        if sync > num_devices:
+        pooled = ranks_per_bn_group(per_device_batch, bn_base_size, num_devices)
+        if pooled < sync and pooled == num_devices:
             return f"sync over {sync} devices (only {num_devices} available)"
+        if pooled < sync:
+            return f"sync over {pooled} devices (wanted {sync}; groups must divide {num_devices} devices)"
         return f"sync over {sync} devices"
     return f"plain ({per_device_batch} clips, not a multiple or divisor of {bn_base_size})"
 

@@ -7,6 +7,7 @@ import pytest
 
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import trainer as trainer_module
+from slowfast.engine.data_health import TooManyFailedVideosError
 from slowfast.engine.launch import run
 from slowfast.engine.trainer import NonFiniteLossError
 
@@ -56,11 +57,27 @@ def test_broken_training_videos_are_skipped_and_broken_eval_videos_counted(
 
     (epoch,) = read_stats(cfg.OUTPUT_DIR, "train_epoch")
     assert epoch["samples_seen"] == 32 and math.isfinite(epoch["loss"])
+    assert epoch["skipped_videos"] == 2  # each broken video's clip came from a replacement
     (val,) = read_stats(cfg.OUTPUT_DIR, "val_epoch")
     assert (val["num_videos"], val["num_failed"], val["incomplete"]) == (8, 1, 1)
     (test,) = read_stats(cfg.OUTPUT_DIR, "test_final")
     # Both views (2 temporal x 1 spatial) of the broken test video fail.
     assert (test["num_videos"], test["num_failed"], test["incomplete"]) == (8, 2, 1)
+
+
+def test_batch_with_more_failed_clips_than_max_failed_share_stops_the_run(make_cfg, data_with_broken_videos):
+    folder, _, _ = data_with_broken_videos
+    # Batches of 8: one substitute is a share of 0.125.
+    cfg = make_cfg({**ONE_EPOCH, "DATA.PATH_TO_DATA_DIR": str(folder), "DATA.MAX_FAILED_SHARE": 0.1})
+    with pytest.raises(TooManyFailedVideosError) as raised:
+        run(cfg)
+    assert re.fullmatch(
+        r"[12] of the 8 training clips at epoch 1, iteration [1-4] come from replacement videos \(their own "
+        r"failed to decode\), more than DATA.MAX_FAILED_SHARE=0.1; the data looks broken: see the "
+        r"'Skipping training video' warnings for the files and reasons, fix or drop them from train.csv",
+        str(raised.value),
+    ), str(raised.value)
+    assert ckpt.list_checkpoints(cfg.OUTPUT_DIR) == []
 
 
 def test_huge_learning_rate_stops_the_run_naming_iteration_stage_and_shape(make_cfg, read_stats):

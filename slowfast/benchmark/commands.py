@@ -1,0 +1,128 @@
+"""The three benchmarks of tools/benchmark.py as functions of a config: data, model, schedule."""
+import json
+from functools import lru_cache
+from typing import Optional, Sequence
+
+import torch
+from fvcore.common.config import CfgNode
+
+from slowfast.benchmark.data import measure_loader, schedule_shapes, shape_name, time_split, with_split
+from slowfast.benchmark.model import StepResult, time_training_step
+from slowfast.benchmark.schedule_cost import keeps_up, schedule_costs, summarize
+from slowfast.benchmark.simple_loader import SimpleVideoDataset
+from slowfast.config import load_config
+from slowfast.datasets.build import build_dataset
+from slowfast.engine.context import input_shapes
+from slowfast.models import build_model
+from slowfast.models.complexity import gflops_per_clip
+from slowfast.multigrid.schedule import build_schedule
+from slowfast.multigrid.shape import ClipShape
+
+BASELINE_OVERRIDES = ["MULTIGRID.LONG_CYCLE", "False", "MULTIGRID.SHORT_CYCLE", "False"]
+
+
+def benchmark_data(
+    cfg: CfgNode, batch_size: int, workers: Sequence[int], num_batches: int,
+    split_clips: int = 4, with_simple: bool = True, shapes: Optional[list[ClipShape]] = None,
+) -> dict:
+    """Loader clips/s per shape of the schedule and worker count, with the simple loader alongside."""
+    dataset = build_dataset(cfg, "train")
+    simple = SimpleVideoDataset(
+        [dataset.video_path(i) for i in range(dataset.num_videos)], dataset.labels, cfg.DATA.TARGET_FPS, cfg.RNG_SEED
+    )
+    results = []
+    for shape in shapes or schedule_shapes(build_schedule(cfg)):
+        split = time_split(dataset, shape, split_clips)
+        for num_workers in workers:
+            results.append(with_split(measure_loader("ours", dataset, shape, batch_size, num_workers, num_batches), split))
+            if with_simple:
+                results.append(measure_loader("simple", simple, shape, batch_size, num_workers, num_batches))
+    return {"mode": "data", "results": [result.to_json() for result in results]}
+
+
+def benchmark_model(
+    cfg: CfgNode, batch_sizes: Sequence[int], num_steps: int, device: torch.device,
+    shapes: Optional[list[ClipShape]] = None,
+) -> dict:
+    """Forward+backward seconds per step and peak memory per (frames, crop) of the schedule and batch."""
+    model = build_model(cfg).to(device)
+    seen, results = set(), []
+    for shape in shapes or schedule_shapes(build_schedule(cfg)):
+        if (shape.num_frames, shape.crop_size) in seen:
+            continue
+        seen.add((shape.num_frames, shape.crop_size))
+        for batch_size in batch_sizes:
+            step_s, peak = time_training_step(
+                model, input_shapes(cfg, shape.num_frames, shape.crop_size), batch_size, device, num_steps
+            )
+            results.append(StepResult(
+                shape=f"{shape.num_frames}x{shape.crop_size}", num_frames=shape.num_frames, crop_size=shape.crop_size,
+                batch_size=batch_size, device=str(device), step_s=step_s, clips_per_s=batch_size / step_s,
+                peak_memory_mb=peak,
+            ))
+    return {"mode": "model", "results": [result.to_json() for result in results]}
+
+
+def benchmark_schedule(
+    cfg: CfgNode, cfg_file: str, overrides: Sequence[str], num_clips: int,
+    data_json: Optional[dict] = None, model_json: Optional[dict] = None,
+) -> dict:
+    """Per-stage iterations and GFLOPs, predicted speedup over the baseline, and loader-vs-model check."""
+    model = build_model(cfg)
+
+    @lru_cache(maxsize=None)
+    def gflops(num_frames: int, crop_size: int) -> float:
+        return gflops_per_clip(model, input_shapes(cfg, num_frames, crop_size))
+
+    schedule = build_schedule(cfg)
+    baseline = build_schedule(load_config(cfg_file, list(overrides) + BASELINE_OVERRIDES))
+    costs = schedule_costs(schedule, num_clips, gflops)
+    report = {"mode": "schedule", "num_clips": num_clips, "stages": [cost.to_json() for cost in costs],
+              **summarize(costs, schedule_costs(baseline, num_clips, gflops))}
+    if data_json is not None and model_json is not None:
+        report["keeps_up"] = keeps_up(
+            schedule_shapes(schedule), _best_loader(data_json), _best_model(model_json), shape_name
+        )
+    return report
+
+
+def _best_loader(data_json: dict) -> dict[str, float]:
+    """Our loader's best clips/s per shape over the measured worker counts."""
+    best: dict[str, float] = {}
+    for row in data_json["results"]:
+        if row["loader"] == "ours":
+            best[row["shape"]] = max(best.get(row["shape"], 0.0), row["clips_per_s"])
+    return best
+
+
+def _best_model(model_json: dict) -> dict[str, float]:
+    """The model's best clips/s per frames x crop over the measured batch sizes."""
+    best: dict[str, float] = {}
+    for row in model_json["results"]:
+        best[row["shape"]] = max(best.get(row["shape"], 0.0), row["clips_per_s"])
+    return best
+
+
+def read_json(path: str, mode: str) -> dict:
+    """A saved benchmark JSON of ``mode``, with an error naming the file when it is something else."""
+    with open(path) as handle:
+        data = json.load(handle)
+    if data.get("mode") != mode:
+        raise ValueError(f"'{path}' is not a `benchmark.py {mode} --json` output (mode {data.get('mode')!r})")
+    return data
+
+
+def format_rows(rows: list[dict], columns: Sequence[str]) -> str:
+    """An aligned text table of ``columns`` of ``rows`` (floats with 4 significant digits)."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        if isinstance(value, (list, tuple)):
+            return "-".join(str(v) for v in value)
+        return "-" if value is None else str(value)
+
+    table = [list(columns)] + [[cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in table]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

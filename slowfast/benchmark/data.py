@@ -1,0 +1,119 @@
+"""Data-loader benchmark: clips/s of the real training loader per clip shape, and where the time goes."""
+import time
+from dataclasses import asdict, dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from slowfast.datasets.decoder import clip_frame_indices, decode_clip, random_start
+from slowfast.datasets.kinetics import Kinetics
+from slowfast.datasets.loader import build_train_loader
+from slowfast.datasets.transforms import augment_train, to_clip_tensor
+from slowfast.multigrid.schedule import Schedule
+from slowfast.multigrid.shape import ClipShape
+
+
+@dataclass(frozen=True)
+class LoaderResult:
+    """Throughput of one loader at one shape and worker count."""
+
+    loader: str
+    shape: str
+    num_frames: int
+    crop_size: int
+    sampling_rate: tuple[int, int]
+    batch_size: int
+    num_workers: int
+    num_batches: int
+    clips_per_s: float
+    batches_per_s: float
+    decode_s_per_clip: Optional[float] = None
+    transform_s_per_clip: Optional[float] = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def shape_name(shape: ClipShape) -> str:
+    """'8x158 r2-8' for a shape: frames x crop and the sampling-rate range."""
+    low, high = shape.sampling_rate
+    return f"{shape.num_frames}x{shape.crop_size} r{low}" + (f"-{high}" if high != low else "")
+
+
+def schedule_shapes(schedule: Schedule) -> list[ClipShape]:
+    """Every distinct clip shape the schedule trains with, in order of first use."""
+    shapes: list[ClipShape] = []
+    for stage in schedule.stages:
+        for shape in stage.short_cycle_shapes:
+            if shape not in shapes:
+                shapes.append(shape)
+    return shapes
+
+
+def shape_batches(num_items: int, shape: ClipShape, batch_size: int, num_batches: int, seed: int = 0) -> list[list]:
+    """``num_batches`` batches of ``(index, shape, draw)`` items over a dataset of ``num_items``."""
+    rng = np.random.default_rng(seed)
+    order = np.concatenate([rng.permutation(num_items) for _ in range(num_batches * batch_size // num_items + 1)])
+    return [
+        [(int(order[b * batch_size + i]), shape, b) for i in range(batch_size)]
+        for b in range(num_batches)
+    ]
+
+
+def time_loader(
+    dataset: torch.utils.data.Dataset, batches: Sequence[list], num_workers: int, warmup_batches: int = 1
+) -> tuple[float, int]:
+    """Seconds to load ``batches`` after the first ``warmup_batches`` (worker start-up excluded)."""
+    if len(batches) <= warmup_batches:
+        raise ValueError(f"need more than {warmup_batches} batches to time, got {len(batches)}")
+    loader = build_train_loader(dataset, list(batches), num_workers, pin_memory=False, seed=0, persistent=False)
+    start, timed = None, 0
+    for position, _ in enumerate(loader):
+        if position == warmup_batches - 1 or (warmup_batches == 0 and start is None):
+            start = time.perf_counter()
+        elif position >= warmup_batches:
+            timed += 1
+    return time.perf_counter() - start, timed
+
+
+def measure_loader(
+    name: str, dataset, shape: ClipShape, batch_size: int, num_workers: int, num_batches: int
+) -> LoaderResult:
+    """Clips/s and batches/s of ``dataset`` behind the training DataLoader at ``shape``."""
+    batches = shape_batches(len(dataset), shape, batch_size, num_batches + 1)
+    seconds, timed = time_loader(dataset, batches, num_workers, warmup_batches=1)
+    return LoaderResult(
+        loader=name, shape=shape_name(shape), num_frames=shape.num_frames, crop_size=shape.crop_size,
+        sampling_rate=tuple(shape.sampling_rate), batch_size=batch_size, num_workers=num_workers,
+        num_batches=timed, clips_per_s=timed * batch_size / seconds, batches_per_s=timed / seconds,
+    )
+
+
+def time_split(dataset: Kinetics, shape: ClipShape, num_clips: int) -> tuple[float, float]:
+    """Mean (decode, transform) seconds per training clip of ``dataset`` at ``shape``, in this process."""
+    options = dataset.options
+    decode_total = transform_total = 0.0
+    for index in range(num_clips):
+        rng = np.random.default_rng([options.seed, index])
+        rate = int(rng.integers(shape.sampling_rate[0], shape.sampling_rate[1] + 1))
+        start_fraction = random_start(rng)
+
+        def choose(info):
+            return clip_frame_indices(info.frame_count, info.fps, shape.num_frames, rate, options.target_fps, start_fraction)
+
+        tic = time.perf_counter()
+        frames = decode_clip(dataset.video_path(index % dataset.num_videos), choose, options.multi_thread_decode)
+        middle = time.perf_counter()
+        to_clip_tensor(augment_train(frames, rng, shape.jitter_scales, shape.crop_size, options.inverse_uniform_scale, options.random_flip))
+        decode_total += middle - tic
+        transform_total += time.perf_counter() - middle
+    return decode_total / num_clips, transform_total / num_clips
+
+
+def with_split(result: LoaderResult, split: tuple[float, float]) -> LoaderResult:
+    """The result with its per-clip decode/transform seconds filled in."""
+    values = result.to_json()
+    values.update(decode_s_per_clip=split[0], transform_s_per_clip=split[1])
+    values["sampling_rate"] = tuple(values["sampling_rate"])
+    return LoaderResult(**values)

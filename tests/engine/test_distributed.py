@@ -1,0 +1,119 @@
+"""Two gloo processes on the CPU train a multigrid schedule exactly like one process on the union.
+
+Each rank takes a contiguous half of every global batch and the BN groups (MULTIGRID.BN_BASE_SIZE
+clips) either pool both ranks (per-device batch below the base size) or stay inside a rank
+(above it). With the augmentation drawn from (seed, index, epoch), the two-rank run must then end
+every epoch with the weights of a one-process run on the same global batches.
+"""
+import os
+from pathlib import Path
+
+import torch
+import torch.multiprocessing as mp
+
+from slowfast.engine.context import unwrap
+from slowfast.engine.launch import run
+from slowfast.engine import trainer as trainer_module
+from slowfast.multigrid.schedule import build_schedule
+from slowfast.utils import distributed
+
+MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
+# Global batch 4 with BN_BASE_SIZE 4: 2 clips per rank at the base shape (BN pools both ranks),
+# up to 16 per rank at the small short-cycle and long-cycle shapes (BN groups inside a rank).
+MULTIGRID = {
+    "MULTIGRID.LONG_CYCLE": True,
+    "MULTIGRID.SHORT_CYCLE": True,
+    "MULTIGRID.LONG_CYCLE_FACTORS": [[0.5, 0.7071], [1, 1]],
+    "MULTIGRID.EPOCH_FACTOR": 1.0,
+    "MULTIGRID.BN_BASE_SIZE": 4,
+    "MULTIGRID.EVAL_FREQ": 1,
+    "TRAIN.BATCH_SIZE": 4,
+    "TEST.BATCH_SIZE": 4,
+    "TRAIN.CHECKPOINT_PERIOD": 1,
+    "SOLVER.MAX_EPOCH": 2,
+    "SOLVER.BASE_LR": 0.05,
+    "SOLVER.LR_POLICY": "cosine", "SOLVER.STEPS": [], "SOLVER.LRS": [1], "SOLVER.COSINE_END_LR": 0.001,
+    "BN.USE_PRECISE_STATS": True,
+    "BN.NUM_BATCHES_PRECISE": 2,
+    "TEST.ENABLE": True,
+    "TEST.NUM_ENSEMBLE_VIEWS": 2,
+    "TEST.NUM_SPATIAL_CROPS": 3,
+}
+
+
+class RecordingTrainer(trainer_module.Trainer):
+    """A Trainer that saves, after each epoch, its weights and the batches its sampler gave."""
+
+    def train_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+        batches = [[(index, shape) for index, shape, _ in batch] for batch in self.sampler]
+        super().train_epoch(epoch)
+        record = {"batches": batches, "params": {k: v.detach().clone() for k, v in unwrap(self.model).named_parameters()}}
+        torch.save(record, Path(self.cfg.OUTPUT_DIR) / f"epoch{epoch}_rank{self.ctx.rank}.pt")
+
+    def _precise_bn(self, epoch: int) -> None:
+        super()._precise_bn(epoch)
+        buffers = {k: v.clone() for k, v in unwrap(self.model).named_buffers() if "running" in k}
+        torch.save(buffers, Path(self.cfg.OUTPUT_DIR) / f"bn{epoch}_rank{self.ctx.rank}.pt")
+
+
+def _torchrun_like_worker(rank: int, port: int, cfg) -> None:
+    """What torchrun gives each process (env:// variables), then the normal entry point."""
+    torch.set_num_threads(1)
+    os.environ.update({"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
+                       "MASTER_ADDR": "localhost", "MASTER_PORT": str(port)})
+    trainer_module.Trainer = RecordingTrainer
+    run(cfg)
+
+
+def _load(folder: Path, name: str) -> dict:
+    return torch.load(folder / name, weights_only=False)
+
+
+def test_two_gloo_ranks_train_a_multigrid_schedule_like_one_process(make_cfg, read_metrics, monkeypatch):
+    two = make_cfg(MULTIGRID, output="two_ranks", config_file=MG_CONFIG)
+    mp.spawn(_torchrun_like_worker, args=(distributed.find_free_port(), two), nprocs=2, join=True)
+    one = make_cfg(MULTIGRID, output="one_rank", config_file=MG_CONFIG)
+    monkeypatch.setattr(trainer_module, "Trainer", RecordingTrainer)
+    run(one)
+
+    two_dir, one_dir = Path(two.OUTPUT_DIR), Path(one.OUTPUT_DIR)
+    schedule = build_schedule(two)
+    assert schedule.max_epoch >= 2 and len(schedule.stages) >= 2
+    per_device_sizes = set()
+    for epoch in range(schedule.max_epoch):
+        ranks = [_load(two_dir, f"epoch{epoch}_rank{r}.pt") for r in range(2)]
+        single = _load(one_dir, f"epoch{epoch}_rank0.pt")
+        # Disjoint halves of the single process's batches, with the same shape at every iteration.
+        assert len(ranks[0]["batches"]) == len(ranks[1]["batches"]) == len(single["batches"])
+        for b0, b1, whole in zip(ranks[0]["batches"], ranks[1]["batches"], single["batches"]):
+            assert {s for _, s in b0} == {s for _, s in b1} == {s for _, s in whole} and len({s for _, s in whole}) == 1
+            assert len(b0) == len(b1) == len(whole) // 2
+            assert [i for i, _ in b0 + b1] == [i for i, _ in whole]
+        per_device_sizes |= {len(b) for b in ranks[0]["batches"]}
+        for name, value in ranks[0]["params"].items():
+            assert torch.equal(value, ranks[1]["params"][name]), name
+            torch.testing.assert_close(value, single["params"][name], rtol=1e-3, atol=1e-4, msg=name)
+        bn = [_load(two_dir, f"bn{epoch}_rank{r}.pt") for r in range(2)]
+        bn_single = _load(one_dir, f"bn{epoch}_rank0.pt")
+        for name, value in bn[0].items():
+            assert torch.equal(value, bn[1][name]), name
+            torch.testing.assert_close(value, bn_single[name], rtol=1e-3, atol=1e-4, msg=name)
+
+    # Per-device batches below BN_BASE_SIZE 4 (BN pooled over ranks), at it, and above it.
+    assert min(per_device_sizes) < 4 < max(per_device_sizes), per_device_sizes
+
+    # Only rank 0 wrote: one train_epoch line per epoch, its checkpoints, no second log.
+    assert len(read_metrics(two_dir, "train_epoch")) == schedule.max_epoch
+    assert sorted(p.name for p in (two_dir / "checkpoints").iterdir()) == sorted(
+        p.name for p in (one_dir / "checkpoints").iterdir())
+    # Logged statistics are all-reduced: both runs log the same losses over the same clips.
+    for logged_two, logged_one in zip(read_metrics(two_dir, "train_epoch"), read_metrics(one_dir, "train_epoch")):
+        assert abs(logged_two["loss"] - logged_one["loss"]) < 1e-3
+        assert logged_two["top1_err"] == logged_one["top1_err"]
+    for kind in ("val_epoch", "test_final"):
+        for logged_two, logged_one in zip(read_metrics(two_dir, kind), read_metrics(one_dir, kind)):
+            # Every view of every video counted exactly once over the two ranks' shards.
+            assert logged_two["num_videos"] == 8 and logged_two["incomplete"] == 0
+            assert logged_two["top1"] == logged_one["top1"] and logged_two["top5"] == logged_one["top5"]
+    assert len(read_metrics(two_dir, "test_final")) == 1

@@ -1,0 +1,93 @@
+"""tools/bench_tool.py: argument handling and JSON output of each mode on tiny configs (never speed)."""
+import json
+
+import pytest
+
+TINY = ["RESNET.WIDTH_PER_GROUP", "4", "MODEL.NUM_CLASSES", "4", "SYNTHETIC.GENERATE", "False",
+        "DATA.NUM_FRAMES", "16", "DATA.TRAIN_CROP_SIZE", "32", "DATA.TRAIN_JITTER_SCALES", "[32, 40]"]
+
+
+@pytest.fixture
+def bench_tool(load_tool):
+    return load_tool("benchmark")
+
+
+def _run_json(bench_tool, capsys, argv):
+    assert bench_tool.main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_schedule_mode_reports_stages_and_a_speedup_over_the_baseline(bench_tool, capsys, repo_root, synthetic_dir):
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18_MG.yaml")
+    argv = ["schedule", "--cfg", cfg, "--num-clips", "32", *TINY, "DATA.PATH_TO_DATA_DIR", str(synthetic_dir)]
+    report = _run_json(bench_tool, capsys, argv)
+    assert report["mode"] == "schedule" and report["num_clips"] == 32
+    assert [stage["stage"] for stage in report["stages"]] == list(range(len(report["stages"])))
+    assert report["iterations"] == sum(stage["iterations"] for stage in report["stages"])
+    assert report["total_gflops"] == pytest.approx(sum(stage["total_gflops"] for stage in report["stages"]))
+    # Baseline: 60 epochs of 32 // 8 = 4 iterations; multigrid does less compute.
+    assert report["baseline_iterations"] == 240
+    assert report["predicted_speedup"] == pytest.approx(report["baseline_total_gflops"] / report["total_gflops"])
+    assert report["predicted_speedup"] > 1.0
+    assert bench_tool.main(argv) == 0
+    assert "predicted speedup" in capsys.readouterr().out
+
+
+def test_schedule_mode_says_whether_the_loader_keeps_up(bench_tool, capsys, repo_root, synthetic_dir, tmp_path):
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18.yaml")
+    data = {"mode": "data", "results": [
+        {"loader": "ours", "shape": "16x32 r2", "clips_per_s": 10.0},
+        {"loader": "ours", "shape": "16x32 r2", "clips_per_s": 30.0},
+        {"loader": "simple", "shape": "16x32 r2", "clips_per_s": 99.0}]}
+    model = {"mode": "model", "results": [{"shape": "16x32", "clips_per_s": 20.0}]}
+    (tmp_path / "d.json").write_text(json.dumps(data))
+    (tmp_path / "m.json").write_text(json.dumps(model))
+    report = _run_json(bench_tool, capsys, [
+        "schedule", "--cfg", cfg, "--num-clips", "16", "--data-json", str(tmp_path / "d.json"),
+        "--model-json", str(tmp_path / "m.json"), *TINY, "DATA.PATH_TO_DATA_DIR", str(synthetic_dir)])
+    assert report["predicted_speedup"] == pytest.approx(1.0)
+    assert report["keeps_up"] == [{"shape": "16x32 r2", "loader_clips_per_s": 30.0, "model_clips_per_s": 20.0,
+                                   "keeps_up": True, "input_bound_fraction": 0.0}]
+    assert bench_tool.main(["schedule", "--cfg", cfg, "--num-clips", "16", "--data-json", str(tmp_path / "m.json"),
+                           "--model-json", str(tmp_path / "m.json"), *TINY]) == 2
+    assert "not a `benchmark.py data --json` output" in capsys.readouterr().err
+
+
+def test_data_mode_measures_ours_and_the_simple_loader_per_shape(bench_tool, capsys, repo_root, synthetic_dir):
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18.yaml")
+    report = _run_json(bench_tool, capsys, [
+        "data", "--cfg", cfg, "--workers", "0", "--batch-size", "2", "--num-batches", "1", *TINY,
+        "DATA.PATH_TO_DATA_DIR", str(synthetic_dir)])
+    rows = report["results"]
+    assert [(row["loader"], row["shape"], row["num_workers"], row["batch_size"]) for row in rows] == [
+        ("ours", "16x32 r2", 0, 2), ("simple", "16x32 r2", 0, 2)]
+    assert all(row["clips_per_s"] == pytest.approx(2 * row["batches_per_s"]) for row in rows)
+    assert rows[0]["decode_s_per_clip"] > 0 and rows[0]["transform_s_per_clip"] > 0
+    assert rows[1]["decode_s_per_clip"] is None
+
+
+def test_model_mode_times_each_shape_and_batch(bench_tool, capsys, repo_root):
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18.yaml")
+    report = _run_json(bench_tool, capsys, [
+        "model", "--cfg", cfg, "--batch-sizes", "1,2", "--num-steps", "1", "--device", "cpu", *TINY])
+    rows = report["results"]
+    assert [(row["shape"], row["batch_size"], row["device"]) for row in rows] == [("16x32", 1, "cpu"), ("16x32", 2, "cpu")]
+    assert all(row["clips_per_s"] == pytest.approx(row["batch_size"] / row["step_s"]) for row in rows)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["schedule", "--cfg", "x.yaml"], "needs --num-clips"),
+    (["data", "--cfg", "x.yaml", "--workers", "a"], "comma-separated integers"),
+    (["data", "--cfg", "x.yaml", "--batch-size", "0"], "--batch-size must be >= 1"),
+    (["schedule", "--cfg", "x.yaml", "--num-clips", "4", "--data-json", "d"], "go together"),
+])
+def test_bad_arguments_are_rejected_with_a_message(bench_tool, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        bench_tool.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_missing_config_is_an_error_not_a_traceback(bench_tool, capsys):
+    assert bench_tool.main(["model", "--cfg", "missing.yaml"]) == 2
+    assert "missing.yaml" in capsys.readouterr().err

@@ -1,0 +1,121 @@
+#!/usr/bin/env python
+"""Measure the data loader, the model and the schedule of a config (tables, or JSON with --json).
+
+python tools/benchmark.py data --cfg FILE [--workers 0,2] [--batch-size 8] [--write-kinetics-like DIR]
+python tools/benchmark.py model --cfg FILE [--batch-sizes 8] [--device cpu|cuda]
+python tools/benchmark.py schedule --cfg FILE --num-clips N [--data-json F --model-json F]
+Trailing KEY VALUE pairs override the config.
+"""
+import argparse
+import json
+import sys
+
+try:
+    import slowfast  # noqa: F401
+except ImportError:  # running from a checkout without `pip install -e .`
+    import os
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import torch
+
+from slowfast.benchmark import commands
+from slowfast.config import ConfigError, load_config
+
+COLUMNS = {
+    "data": ("loader", "shape", "batch_size", "num_workers", "clips_per_s", "batches_per_s",
+             "decode_s_per_clip", "transform_s_per_clip"),
+    "model": ("shape", "batch_size", "device", "step_s", "clips_per_s", "peak_memory_mb"),
+    "schedule": ("stage", "epochs", "shape", "iterations", "gflops_per_iteration", "total_gflops"),
+}
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if any(value < 0 for value in values):
+        raise argparse.ArgumentTypeError(f"values must be >= 0, got {text!r}")
+    return values
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Mode, config and mode options; trailing KEY VALUE pairs override the config."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=("data", "model", "schedule"))
+    parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
+    parser.add_argument("--json", action="store_true", help="print one JSON object, not a table")
+    parser.add_argument("--workers", type=_int_list, default=[0, 2], help="data: loader worker counts")
+    parser.add_argument("--batch-size", type=int, default=8, help="data: clips per batch")
+    parser.add_argument("--num-batches", type=int, default=5, help="data: timed batches per measurement")
+    parser.add_argument("--no-simple", action="store_true", help="data: skip the simple reference loader")
+    parser.add_argument("--write-kinetics-like", metavar="DIR", default=None,
+                        help="data: first write Kinetics-like videos and CSVs to DIR and measure on them")
+    parser.add_argument("--num-videos", type=int, default=16, help="data: videos to write")
+    parser.add_argument("--batch-sizes", type=_int_list, default=[8], help="model: batch sizes")
+    parser.add_argument("--num-steps", type=int, default=3, help="model: timed steps per measurement")
+    parser.add_argument("--device", default=None, help="model: torch device (default cuda if available)")
+    parser.add_argument("--num-clips", type=int, default=None, help="schedule: training clips per epoch")
+    parser.add_argument("--data-json", default=None, help="schedule: output of `data --json`")
+    parser.add_argument("--model-json", default=None, help="schedule: output of `model --json`")
+    parser.add_argument("overrides", nargs="*", help="KEY VALUE pairs, e.g. DATA.PATH_TO_DATA_DIR /data")
+    args = parser.parse_intermixed_args(argv)  # options may follow the KEY VALUE pairs
+    for option in ("batch_size", "num_batches", "num_videos", "num_steps"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be >= 1, got {getattr(args, option)}")
+    if args.mode == "schedule" and (args.num_clips is None or args.num_clips < 1):
+        parser.error("schedule needs --num-clips N >= 1 (training clips per epoch)")
+    if (args.data_json is None) != (args.model_json is None):
+        parser.error("--data-json and --model-json go together")
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    """The chosen benchmark's JSON report."""
+    overrides = list(args.overrides)
+    if args.write_kinetics_like:
+        from slowfast.benchmark.videos import write_kinetics_like
+
+        write_kinetics_like(args.write_kinetics_like, args.num_videos)
+        overrides += ["DATA.PATH_TO_DATA_DIR", args.write_kinetics_like, "TRAIN.DATASET", "kinetics",
+                      "SYNTHETIC.GENERATE", "False", "MODEL.NUM_CLASSES", "4"]
+    cfg = load_config(args.cfg_file, overrides)
+    if args.mode == "data":
+        torch.set_num_threads(1)  # the loader's own threads; the decoder and OpenCV do the work
+        return commands.benchmark_data(cfg, args.batch_size, args.workers, args.num_batches,
+                                       with_simple=not args.no_simple)
+    if args.mode == "model":
+        device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        return commands.benchmark_model(cfg, args.batch_sizes, args.num_steps, device)
+    data = commands.read_json(args.data_json, "data") if args.data_json else None
+    model = commands.read_json(args.model_json, "model") if args.model_json else None
+    return commands.benchmark_schedule(cfg, args.cfg_file, overrides, args.num_clips, data, model)
+
+
+def format_report(report: dict) -> str:
+    """The report as text tables."""
+    if report["mode"] != "schedule":
+        return commands.format_rows(report["results"], COLUMNS[report["mode"]])
+    lines = [commands.format_rows(report["stages"], COLUMNS["schedule"]),
+             f"{report['iterations']} iterations, {report['total_gflops']:.4g} training GFLOPs; baseline "
+             f"{report['baseline_iterations']} iterations, {report['baseline_total_gflops']:.4g} GFLOPs; "
+             f"predicted speedup {report['predicted_speedup']:.3g}x"]
+    if "keeps_up" in report:
+        lines.append(commands.format_rows(report["keeps_up"], ("shape", "loader_clips_per_s", "model_clips_per_s", "keeps_up")))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        report = run(args)
+    except (ConfigError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
