@@ -18,7 +18,8 @@ setup(
         "tensorboard",
     ],
     extras_require={
-        "dev": ["pytest"],
+        "dev": ["pytest", "submitit", "matplotlib"],
         "slurm": ["submitit"],
+        "plot": ["matplotlib"],
     },
 )

@@ -3,6 +3,7 @@ import json
 from functools import lru_cache
 from typing import Optional, Sequence
 
+import cv2
 import torch
 from fvcore.common.config import CfgNode
 
@@ -25,7 +26,13 @@ def benchmark_data(
     cfg: CfgNode, batch_size: int, workers: Sequence[int], num_batches: int,
     split_clips: int = 4, with_simple: bool = True, shapes: Optional[list[ClipShape]] = None,
 ) -> dict:
-    """Loader clips/s per shape of the schedule and worker count, with the simple loader alongside."""
+    """Loader clips/s per shape of the schedule and worker count, with the simple loader alongside.
+
+    This process decodes too (the time split, 0 workers) and then forks workers; OpenCV's thread
+    pool does not survive a fork (the child hangs in ``cv2.setNumThreads``), so OpenCV runs
+    single-threaded here, as it does in every worker.
+    """
+    cv2.setNumThreads(1)
     dataset = build_dataset(cfg, "train")
     simple = SimpleVideoDataset(
         [dataset.video_path(i) for i in range(dataset.num_videos)], dataset.labels, cfg.DATA.TARGET_FPS, cfg.RNG_SEED
@@ -126,3 +133,15 @@ def format_rows(rows: list[dict], columns: Sequence[str]) -> str:
     lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def training_cost(cfg: CfgNode, num_clips: int) -> tuple[int, float]:
+    """(iterations, training GFLOPs) of ``cfg``'s whole schedule at ``num_clips`` clips per epoch."""
+    model = build_model(cfg)
+
+    @lru_cache(maxsize=None)
+    def gflops(num_frames: int, crop_size: int) -> float:
+        return gflops_per_clip(model, input_shapes(cfg, num_frames, crop_size))
+
+    costs = schedule_costs(build_schedule(cfg), num_clips, gflops)
+    return sum(cost.iterations for cost in costs), sum(cost.total_gflops for cost in costs)

@@ -64,15 +64,15 @@ def shape_batches(num_items: int, shape: ClipShape, batch_size: int, num_batches
 def time_loader(
     dataset: torch.utils.data.Dataset, batches: Sequence[list], num_workers: int, warmup_batches: int = 1
 ) -> tuple[float, int]:
-    """Seconds to load ``batches`` after the first ``warmup_batches`` (worker start-up excluded)."""
-    if len(batches) <= warmup_batches:
-        raise ValueError(f"need more than {warmup_batches} batches to time, got {len(batches)}")
+    """(seconds, batches) of loading ``batches`` after the first ``warmup_batches`` (worker start-up excluded)."""
+    if warmup_batches < 1 or len(batches) <= warmup_batches:
+        raise ValueError(f"need warmup_batches >= 1 and more batches than that, got {warmup_batches} of {len(batches)}")
     loader = build_train_loader(dataset, list(batches), num_workers, pin_memory=False, seed=0, persistent=False)
-    start, timed = None, 0
-    for position, _ in enumerate(loader):
-        if position == warmup_batches - 1 or (warmup_batches == 0 and start is None):
+    start, timed = 0.0, 0
+    for position, _ in enumerate(loader, start=1):
+        if position == warmup_batches:
             start = time.perf_counter()
-        elif position >= warmup_batches:
+        elif position > warmup_batches:
             timed += 1
     return time.perf_counter() - start, timed
 

@@ -116,6 +116,7 @@ def _check_run(cfg: CfgNode) -> None:
     _require(cfg.NUM_GPUS >= 0, f"NUM_GPUS must be >= 0 (0 = CPU), got {cfg.NUM_GPUS}")
     _require(cfg.NUM_SHARDS >= 1 and 0 <= cfg.SHARD_ID < cfg.NUM_SHARDS,
              f"SHARD_ID {cfg.SHARD_ID} must be in [0, NUM_SHARDS {cfg.NUM_SHARDS})")
+    _one_of(cfg.TRAIN.NON_FINITE_LOSS, ("stop", "skip"), "TRAIN.NON_FINITE_LOSS")
     _require(cfg.LOG_PERIOD >= 1, f"LOG_PERIOD must be >= 1, got {cfg.LOG_PERIOD}")
     _require(cfg.BN.NUM_BATCHES_PRECISE >= 0, f"BN.NUM_BATCHES_PRECISE must be >= 0, got {cfg.BN.NUM_BATCHES_PRECISE}")
     _require(cfg.MULTIGRID.BN_BASE_SIZE >= 1, f"MULTIGRID.BN_BASE_SIZE must be >= 1, got {cfg.MULTIGRID.BN_BASE_SIZE}")

@@ -19,6 +19,9 @@ def seed_worker(worker_id: int) -> None:
 def _worker_options(num_workers: int, persistent: bool = True) -> dict:
     if num_workers == 0:
         return {}
+    # OpenCV's thread pool does not survive fork: a worker forked after the main process used
+    # cv2 with several threads hangs in cv2.setNumThreads. One thread in the parent avoids it.
+    cv2.setNumThreads(1)
     return {"persistent_workers": persistent, "prefetch_factor": 2, "worker_init_fn": seed_worker}
 
 

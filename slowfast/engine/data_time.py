@@ -19,10 +19,20 @@ class EpochDataTimer:
         self.iterations += 1
 
     def summary(self) -> dict:
-        """``dt`` and ``dt_data`` (mean seconds per iteration), ``data_share`` and ``input_bound``."""
+        """``dt`` and ``dt_data``: mean seconds per iteration, all of it and waiting for the batch."""
         if self.iterations == 0:
             return {}
         total = time.perf_counter() - self.start
-        share = self.data_seconds / total if total > 0 else 0.0
-        return {"dt": total / self.iterations, "dt_data": self.data_seconds / self.iterations,
-                "data_share": share, "input_bound": share > INPUT_BOUND_SHARE}
+        return {"dt": total / self.iterations, "dt_data": self.data_seconds / self.iterations}
+
+
+def describe_data_time(summary: dict, where: str) -> str:
+    """One log line: the share of time spent waiting for data, flagged when the run is input-bound."""
+    if not summary or summary["dt"] <= 0:
+        return f"{where}: no iterations timed"
+    share = summary["dt_data"] / summary["dt"]
+    line = (f"{where}: {summary['dt']:.3f} s per iteration, {summary['dt_data']:.3f} s of it waiting for data "
+            f"({100 * share:.0f}%)")
+    if share > INPUT_BOUND_SHARE:
+        line += "; input-bound: raise DATA_LOADER.NUM_WORKERS or re-encode videos (tools/benchmark.py data)"
+    return line

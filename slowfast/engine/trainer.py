@@ -13,7 +13,7 @@ from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import run_state
 from slowfast.engine.caffe2_weights import load_pretrained_weights
 from slowfast.engine.data_health import FailedVideoCounter
-from slowfast.engine.data_time import EpochDataTimer
+from slowfast.engine.data_time import EpochDataTimer, describe_data_time
 from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, unwrap
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.meters import format_eta
@@ -34,6 +34,18 @@ logger = get_logger(__name__)
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+class SkippedStep(Exception):
+    """The step's loss was not finite and TRAIN.NON_FINITE_LOSS is "skip": no update was made."""
+
+
+def _finite_on_every_rank(loss: torch.Tensor) -> bool:
+    """Whether the loss is finite on all ranks (so every rank skips or steps together)."""
+    bad = (~torch.isfinite(loss.detach())).float().reshape(1)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.all_reduce(bad)
+    return bad.item() == 0
 
 
 class Trainer:
@@ -126,7 +138,18 @@ class Trainer:
             lr = self.schedule.lr_at(epoch + it / num_batches)
             set_lr(self.optimizer, lr)
             labels = labels.to(self.ctx.device, non_blocking=True)
-            loss, logits = self.train_step(self.prepare(clips), labels)
+            try:
+                loss, logits = self.train_step(self.prepare(clips), labels)
+            except SkippedStep:
+                logger.warning(
+                    f"skipped the update of epoch {epoch + 1}, iteration {it + 1}, stage "
+                    f"{self.schedule.stage_at(epoch).index}, batch shape {tuple(clips.shape)}: "
+                    "the loss is not finite (TRAIN.NON_FINITE_LOSS skip)"
+                )
+                self.state["global_iter"] += 1
+                self.state["samples_seen"] += clips.shape[0] * self.ctx.world_size
+                tic = time.perf_counter()
+                continue
             correct = None if self.cfg.DATA.MULTI_LABEL else top1_correct(logits, labels)
             for sums in (window, epoch_total):
                 sums.add(loss, correct, clips.shape[0])
@@ -155,6 +178,9 @@ class Trainer:
              **epoch_timer.summary()},
             self._stats_dir(),
         )
+        if self.ctx.is_main:
+            where = f"epoch {epoch + 1} (stage {self.schedule.stage_at(epoch).index})"
+            logger.info(describe_data_time(epoch_timer.summary(), where))
 
     def train_step(self, inputs: list[torch.Tensor], labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward, loss, backward, update; returns the detached loss and logits."""
@@ -163,6 +189,10 @@ class Trainer:
             loss = self.loss_fn(logits.float(), labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.cfg.TRAIN.NON_FINITE_LOSS == "skip" and not _finite_on_every_rank(loss):
+            self.optimizer.zero_grad(set_to_none=True)
+            self.state["skipped_steps"] = self.state.get("skipped_steps", 0) + 1
+            raise SkippedStep()
         self.optimizer.step()
         return loss.detach(), logits.detach()
 

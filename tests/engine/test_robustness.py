@@ -1,9 +1,11 @@
 """Runs that meet broken videos or a diverging loss: skip and count, or stop with a clear message."""
+import logging
 import math
 import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import trainer as trainer_module
@@ -125,3 +127,33 @@ def test_non_finite_loss_inside_a_multigrid_stage_names_that_iteration(make_cfg,
         "loss is nan around epoch 3, iteration 2, stage 1, batch shape (8, 3, 4, 23, 23); "
         "lower SOLVER.BASE_LR or check the data"
     )
+
+
+def test_non_finite_loss_skips_the_step_when_configured(make_cfg, monkeypatch, caplog):
+    real_build_loss = trainer_module.build_loss
+    calls = {"count": 0}
+
+    def nan_on_third_call(name):
+        loss_fn = real_build_loss(name)
+
+        def loss(logits, labels):
+            calls["count"] += 1
+            value = loss_fn(logits, labels)
+            return value * float("nan") if calls["count"] == 3 else value
+
+        return loss
+
+    monkeypatch.setattr(trainer_module, "build_loss", nan_on_third_call)
+    cfg = make_cfg({"TRAIN.NON_FINITE_LOSS": "skip", "SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0],
+                    "SOLVER.LRS": [1], "TEST.ENABLE": False, "LOG_PERIOD": 100})
+    with caplog.at_level(logging.WARNING):
+        run(cfg)
+    skipped = [r.getMessage() for r in caplog.records if "skipped the update" in r.getMessage()]
+    assert skipped == [
+        "skipped the update of epoch 1, iteration 3, stage 0, batch shape (8, 3, 8, 32, 32): "
+        "the loss is not finite (TRAIN.NON_FINITE_LOSS skip)"
+    ]
+    state = ckpt.load_checkpoint_file(ckpt.find_last_checkpoint(cfg.OUTPUT_DIR))
+    assert state["trainer_state"]["skipped_steps"] == 1
+    assert state["trainer_state"]["global_iter"] == 4
+    assert all(torch.isfinite(t).all() for t in state["model_state"].values() if t.is_floating_point())

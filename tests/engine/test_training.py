@@ -39,6 +39,7 @@ def test_baseline_run_logs_every_record_and_tests_the_last_checkpoint(make_cfg, 
     epochs = read_metrics(out, "train_epoch")
     assert [e["epoch"] for e in epochs] == ["1/3", "2/3", "3/3"]
     assert [e["samples_seen"] for e in epochs] == [32, 64, 96]
+    assert all(0 <= e["dt_data"] <= e["dt"] for e in epochs)
     assert read_stats(out, "train_epoch") == epochs  # stdout.log's json_stats lines hold the same records
 
     # 32 clips / batch 8 = 4 iterations per epoch, logged every LOG_PERIOD 2.

@@ -1,0 +1,131 @@
+"""The paper's ablation on one config: baseline, long cycle, short cycle, long+short, run to completion.
+
+Each variant is a ``tools/run_net.py`` subprocess with its own OUTPUT_DIR; its ``json_stats``
+lines are timestamped as they arrive, so validation accuracy can be plotted against wall-clock.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional, Sequence
+
+# name -> (MULTIGRID.LONG_CYCLE, MULTIGRID.SHORT_CYCLE)
+VARIANTS = {
+    "baseline": (False, False),
+    "long_cycle": (True, False),
+    "short_cycle": (False, True),
+    "long_short": (True, True),
+}
+LOG_TAIL_LINES = 10
+STATS_PATTERN = re.compile(r"json_stats: (\{.*\})\s*$")
+
+
+@dataclass
+class VariantRun:
+    """What one training run produced: time, validation curve, final test metric, peak memory."""
+
+    name: str
+    output_dir: str
+    returncode: int
+    wall_clock_s: float
+    peak_rss_mb: float
+    val_curve: list = field(default_factory=list)  # (seconds since start, top1 or mAP)
+    test_metric: Optional[float] = None
+    iterations: Optional[int] = None
+    train_gflops: Optional[float] = None
+    log_tail: list = field(default_factory=list)  # last output lines, to show why a run failed
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def variant_overrides(name: str, output_root: str) -> list[str]:
+    """KEY VALUE overrides that select variant ``name`` and give it its own OUTPUT_DIR."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; choose from {sorted(VARIANTS)}")
+    long_cycle, short_cycle = VARIANTS[name]
+    return ["MULTIGRID.LONG_CYCLE", str(long_cycle), "MULTIGRID.SHORT_CYCLE", str(short_cycle),
+            "OUTPUT_DIR", os.path.join(output_root, name)]
+
+
+def parse_stats_line(line: str) -> Optional[dict]:
+    """The record of a ``json_stats: {...}`` log line, else None."""
+    match = STATS_PATTERN.search(line)
+    return json.loads(match.group(1)) if match else None
+
+
+def metric_of(record: dict) -> Optional[float]:
+    """top1 (single-label) or mAP (multi-label) of a val/test record."""
+    for key in ("top1", "map"):
+        if key in record:
+            return float(record[key])
+    return None
+
+
+def run_variant(command: Sequence[str], name: str, output_dir: str, clock: Callable[[], float] = time.perf_counter) -> VariantRun:
+    """Run ``command`` to completion, timestamping its val records; the test metric is its last test record."""
+    start = clock()
+    process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    curve, test_metric, tail = [], None, deque(maxlen=LOG_TAIL_LINES)
+    for line in process.stdout:
+        record = parse_stats_line(line)
+        if record is None:
+            tail.append(line.rstrip())
+            continue
+        kind = record.get("_type") or record.get("split", "")  # test records name their split
+        if kind == "val_epoch" and metric_of(record) is not None:
+            curve.append((clock() - start, metric_of(record)))
+        elif kind.startswith("test") and metric_of(record) is not None:
+            test_metric = metric_of(record)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return VariantRun(name=name, output_dir=output_dir, returncode=process.returncode,
+                      wall_clock_s=clock() - start, peak_rss_mb=usage.ru_maxrss / 1024.0,
+                      val_curve=curve, test_metric=test_metric, log_tail=list(tail))
+
+
+def run_net_command(run_net: str, cfg_file: str, overrides: Sequence[str]) -> list[str]:
+    """The subprocess command line of one variant."""
+    return [sys.executable, run_net, "--cfg", cfg_file, *overrides]
+
+
+def markdown_table(runs: Sequence[VariantRun], metric_name: str = "top-1") -> str:
+    """The ablation as a Markdown table, with speedups relative to the baseline run."""
+    baseline = next((run for run in runs if run.name == "baseline"), None)
+    lines = [f"| variant | wall-clock (s) | speedup | iterations | training GFLOPs | peak RSS (MB) | test {metric_name} |",
+             "|---|---|---|---|---|---|---|"]
+    for run in runs:
+        speedup = baseline.wall_clock_s / run.wall_clock_s if baseline and run.wall_clock_s > 0 else None
+        cells = [run.name, f"{run.wall_clock_s:.1f}", _fmt(speedup, "{:.2f}x"), _fmt(run.iterations, "{}"),
+                 _fmt(run.train_gflops, "{:.4g}"), f"{run.peak_rss_mb:.0f}", _fmt(run.test_metric, "{:.2f}")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(value, pattern: str) -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def plot_curves(runs: Sequence[VariantRun], path: str, metric_name: str = "top-1") -> None:
+    """Validation accuracy against wall-clock time for every run (the paper's Figure 1), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for run in runs:
+        if run.val_curve:
+            seconds, values = zip(*run.val_curve)
+            axes.plot([s / 60.0 for s in seconds], values, marker="o", label=run.name)
+    axes.set_xlabel("wall-clock (minutes)")
+    axes.set_ylabel(f"validation {metric_name} (%)")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -1,0 +1,116 @@
+"""Re-encode a Kinetics-style folder (CSVs of "<path> <label>") to a short side and keyframe interval.
+
+Smaller frames and frequent keyframes make training decode cheap: a clip seeks to the nearest
+keyframe before it and decodes from there. The CSVs are rewritten to the new files; a video
+that fails to re-encode is dropped from them (and named), so they stay valid.
+"""
+import os
+import sys
+from dataclasses import dataclass
+from multiprocessing import Pool
+from typing import Optional, TextIO
+
+import av
+
+from slowfast.datasets.transforms import resized_shape
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """Target of the re-encoding."""
+
+    short_side: int = 256
+    keyframe_interval: int = 60
+    crf: int = 23
+    preset: str = "veryfast"
+
+
+def even_size(height: int, width: int, short_side: int) -> tuple[int, int]:
+    """(height, width) with the short side at ``short_side``, rounded down to even (yuv420p needs it)."""
+    new_height, new_width = resized_shape(height, width, short_side)
+    return new_height - new_height % 2, new_width - new_width % 2
+
+
+def reencode_video(source: str, target: str, options: EncodeOptions) -> None:
+    """Decode ``source`` and write it to ``target`` as H.264 at the new size and keyframe interval (no audio)."""
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    partial = target + ".part.mp4"
+    with av.open(source) as reader, av.open(partial, mode="w") as writer:
+        video = reader.streams.video[0]
+        rate = video.average_rate or video.guessed_rate or 30
+        height, width = even_size(video.codec_context.height, video.codec_context.width, options.short_side)
+        stream = writer.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        interval = options.keyframe_interval
+        stream.options = {"x264-params": f"keyint={interval}:min-keyint={interval}:scenecut=0",
+                          "crf": str(options.crf), "preset": options.preset}
+        for frame in reader.decode(video):
+            scaled = frame.reformat(width=width, height=height, format="yuv420p")
+            scaled.pts = None
+            writer.mux(stream.encode(scaled))
+        writer.mux(stream.encode())
+    os.replace(partial, target)
+
+
+def _job(arguments: tuple[str, str, EncodeOptions]) -> tuple[str, Optional[str]]:
+    source, target, options = arguments
+    try:
+        reencode_video(source, target, options)
+        return source, None
+    except (av.FFmpegError, OSError, ValueError, IndexError) as error:
+        return source, f"{type(error).__name__}: {error}"
+
+
+def _map_path(path: str, input_dir: str, output_dir: str) -> tuple[str, str]:
+    """(source file, path to write in the new CSV) of a CSV entry; relative entries stay relative."""
+    if not os.path.isabs(path):
+        return os.path.join(input_dir, path), path
+    relative = os.path.relpath(path, input_dir)
+    if relative.startswith(os.pardir):
+        relative = os.path.basename(path)
+    return path, os.path.abspath(os.path.join(output_dir, relative))
+
+
+def prepare_folder(
+    input_dir: str, output_dir: str, options: EncodeOptions, workers: int = 2,
+    separator: str = " ", progress: Optional[TextIO] = sys.stderr,
+) -> dict[str, str]:
+    """Re-encode every video listed in ``input_dir``'s CSVs into ``output_dir``; returns {source: error}."""
+    entries: dict[str, list[tuple[str, str, str]]] = {}
+    jobs: dict[str, str] = {}
+    for split in SPLITS:
+        csv_path = os.path.join(input_dir, f"{split}.csv")
+        if not os.path.isfile(csv_path):
+            continue
+        entries[split] = []
+        with open(csv_path) as handle:
+            for line in filter(None, (raw.strip() for raw in handle)):
+                path, label = line.rsplit(separator, 1)
+                source, written = _map_path(path, input_dir, output_dir)
+                jobs[source] = written if os.path.isabs(written) else os.path.join(output_dir, written)
+                entries[split].append((source, written, label))
+    if not entries:
+        raise FileNotFoundError(f"'{input_dir}' has none of {[s + '.csv' for s in SPLITS]}")
+    failures = _run_jobs(jobs, options, workers, progress)
+    os.makedirs(output_dir, exist_ok=True)
+    for split, rows in entries.items():
+        with open(os.path.join(output_dir, f"{split}.csv"), "w") as handle:
+            handle.writelines(f"{written}{separator}{label}\n" for source, written, label in rows if source not in failures)
+    return failures
+
+
+def _run_jobs(jobs: dict[str, str], options: EncodeOptions, workers: int, progress: Optional[TextIO]) -> dict[str, str]:
+    arguments = [(source, target, options) for source, target in jobs.items()]
+    failures: dict[str, str] = {}
+    with Pool(max(1, workers)) as pool:
+        for done, (source, error) in enumerate(pool.imap_unordered(_job, arguments), start=1):
+            if error is not None:
+                failures[source] = error
+            if progress is not None:
+                progress.write(f"\r{done}/{len(arguments)} videos re-encoded, {len(failures)} failed")
+                progress.flush()
+    if progress is not None:
+        progress.write("\n")
+    return failures

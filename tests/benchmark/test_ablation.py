@@ -1,0 +1,43 @@
+"""The ablation runner: variant overrides, timestamped stats from a subprocess, table and plot."""
+import sys
+
+import pytest
+
+from slowfast.benchmark import ablation
+from slowfast.benchmark.ablation import VariantRun
+
+
+def test_variant_overrides_select_the_cycles_and_an_output_dir_each():
+    assert ablation.variant_overrides("long_short", "/out") == [
+        "MULTIGRID.LONG_CYCLE", "True", "MULTIGRID.SHORT_CYCLE", "True", "OUTPUT_DIR", "/out/long_short"]
+    assert ablation.variant_overrides("baseline", "o")[:4] == ["MULTIGRID.LONG_CYCLE", "False", "MULTIGRID.SHORT_CYCLE", "False"]
+    with pytest.raises(ValueError, match="unknown variant 'slow'"):
+        ablation.variant_overrides("slow", "o")
+
+
+def test_run_variant_collects_the_val_curve_and_the_last_test_metric(tmp_path):
+    script = (
+        "print('[INFO] json_stats: {\"_type\": \"train_epoch\", \"loss\": 1.0}');"
+        "print('[INFO] json_stats: {\"_type\": \"val_epoch\", \"top1\": 40.0}');"
+        "print('noise');"
+        "print('[INFO] json_stats: {\"_type\": \"val_epoch\", \"top1\": 55.5}');"
+        "print('[INFO] json_stats: {\"split\": \"test_final\", \"top1\": 60.25}')"
+    )
+    ticks = iter(range(100))
+    run = ablation.run_variant([sys.executable, "-c", script], "baseline", str(tmp_path), clock=lambda: float(next(ticks)))
+    assert run.returncode == 0 and run.test_metric == 60.25
+    assert run.val_curve == [(1.0, 40.0), (2.0, 55.5)] and run.wall_clock_s == 3.0
+    assert run.peak_rss_mb > 0
+    failed = ablation.run_variant([sys.executable, "-c", "print('error: too few clips'); raise SystemExit(3)"],
+                                  "x", str(tmp_path))
+    assert failed.returncode == 3 and failed.log_tail == ["error: too few clips"]
+
+
+def test_markdown_table_gives_speedups_over_the_baseline_and_the_plot_is_a_png(tmp_path):
+    runs = [VariantRun("baseline", "b", 0, 100.0, 500.0, [(50.0, 40.0), (100.0, 60.0)], 61.0, 240, 1000.0),
+            VariantRun("long_short", "l", 0, 40.0, 400.0, [(40.0, 62.0)], None, 300, 400.0)]
+    table = ablation.markdown_table(runs).splitlines()
+    assert table[2] == "| baseline | 100.0 | 1.00x | 240 | 1000 | 500 | 61.00 |"
+    assert table[3] == "| long_short | 40.0 | 2.50x | 300 | 400 | 400 | - |"
+    ablation.plot_curves(runs, str(tmp_path / "curve.png"))
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,55 @@
+"""projects/multigrid/reproduce.py: argument handling and the files it writes (runs stubbed)."""
+import importlib.util
+import json
+
+import pytest
+
+from slowfast.benchmark.ablation import VariantRun
+
+TINY = ["RESNET.WIDTH_PER_GROUP", "4", "MODEL.NUM_CLASSES", "4", "SYNTHETIC.GENERATE", "False",
+        "DATA.NUM_FRAMES", "16", "DATA.TRAIN_CROP_SIZE", "32", "DATA.TRAIN_JITTER_SCALES", "[32, 40]",
+        "SOLVER.MAX_EPOCH", "2", "SOLVER.STEPS", "[0, 1]"]
+
+
+@pytest.fixture
+def reproduce(repo_root):
+    spec = importlib.util.spec_from_file_location("reproduce", repo_root / "projects/multigrid/reproduce.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bad_variants_are_rejected(reproduce, capsys):
+    with pytest.raises(SystemExit):
+        reproduce.parse_args(["--cfg", "x.yaml", "--variants", "baseline,fast"])
+    assert "--variants must name some of" in capsys.readouterr().err
+    assert reproduce.parse_args(["--cfg", "x.yaml", "A.B", "1", "--variants", "baseline"]).variants == ["baseline"]
+
+
+def test_main_runs_each_variant_and_writes_table_json_and_plot(reproduce, monkeypatch, repo_root, synthetic_dir, tmp_path):
+    commands = []
+
+    def fake_run(command, name, output_dir):
+        commands.append(command)
+        return VariantRun(name, output_dir, 0, {"baseline": 10.0, "long_short": 4.0}[name], 100.0,
+                          [(2.0, 50.0), (4.0, 70.0)], 71.0)
+
+    monkeypatch.setattr(reproduce.ablation, "run_variant", fake_run)
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18_MG.yaml")
+    out = tmp_path / "abl"
+    assert reproduce.main(["--cfg", cfg, "--output-dir", str(out), "--variants", "baseline,long_short",
+                           *TINY, "DATA.PATH_TO_DATA_DIR", str(synthetic_dir)]) == 0
+    assert [c[c.index("OUTPUT_DIR") + 1] for c in commands] == [str(out / "baseline"), str(out / "long_short")]
+    report = json.loads((out / "ablation.json").read_text())
+    baseline, multigrid = report["runs"]
+    assert baseline["iterations"] == 2 * 4  # 2 epochs of 32 clips / batch 8
+    assert multigrid["train_gflops"] < baseline["train_gflops"]
+    assert "| long_short | 4.0 | 2.50x |" in (out / "ablation.md").read_text()
+    assert (out / "val_vs_wallclock.png").stat().st_size > 0
+
+
+def test_a_failed_variant_stops_the_ablation(reproduce, monkeypatch, repo_root, tmp_path, capsys):
+    monkeypatch.setattr(reproduce.ablation, "run_variant", lambda c, n, o: VariantRun(n, o, 1, 1.0, 1.0))
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18.yaml")
+    assert reproduce.main(["--cfg", cfg, "--output-dir", str(tmp_path), *TINY]) == 1
+    assert "variant baseline exited with 1" in capsys.readouterr().err
