@@ -50,7 +50,9 @@ class SyntheticOptions:
 
 def write_video(path: str, frames: np.ndarray, fps: int = FPS, gop_size: int = GOP_SIZE) -> None:
     """Encode uint8 RGB ``[T, H, W, 3]`` (even H, W) as H.264 yuv420p, one keyframe every ``gop_size`` frames."""
-    options = {"g": str(gop_size), "crf": "18", "preset": "veryfast", "threads": "1"}
+    # asm=0: with x264's assembly the same frames encoded twice in one process decode to
+    # slightly different pixels; the plain C path is deterministic (and fast enough at this size).
+    options = {"g": str(gop_size), "crf": "18", "preset": "veryfast", "threads": "1", "x264-params": "asm=0"}
     with av.open(path, mode="w") as container:
         stream = container.add_stream("libx264", rate=fps, options=options)
         stream.height, stream.width = frames.shape[1:3]
