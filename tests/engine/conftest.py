@@ -1,19 +1,14 @@
-"""Shared fixtures of the end-to-end engine tests: one tiny synthetic dataset, tiny configs, log readers."""
+"""Fixtures of the end-to-end engine tests: tiny configs on the shared synthetic dataset, log readers."""
 import json
-import logging
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-import torch
 
 from slowfast.config import load_config
-from slowfast.datasets.synthetic import SyntheticOptions, generate_synthetic_dataset
 
 SYNTHETIC_R18 = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18.yaml")
-NUM_CLASSES = 4
-# 4 classes x 8 clips: 32 training videos, 8 validation and 8 test videos of 16 frames at 32 px.
-DATASET = SyntheticOptions(num_classes=NUM_CLASSES, clips_per_class=8, num_frames=16, size=32, difficulty=0)
+NUM_CLASSES = 4  # tests/conftest.py TINY_SYNTHETIC has 4 classes
 
 # SLOWFAST_R18.yaml shrunk to run an epoch in a fraction of a second on a CPU.
 TINY = {
@@ -37,14 +32,6 @@ TINY = {
 }
 
 
-@pytest.fixture(scope="session")
-def synthetic_dir(tmp_path_factory) -> Path:
-    """The tiny synthetic dataset, written once per test session."""
-    folder = tmp_path_factory.mktemp("synthetic")
-    generate_synthetic_dataset(str(folder), DATASET)
-    return folder
-
-
 def overrides_list(values: dict[str, Any]) -> list[str]:
     """``{KEY: value}`` as the ``[KEY, VALUE, ...]`` list load_config takes."""
     return [item for key, value in values.items() for item in (key, value if isinstance(value, str) else repr(value))]
@@ -60,27 +47,6 @@ def make_cfg(synthetic_dir, tmp_path) -> Callable[..., Any]:
         return load_config(config_file, overrides_list(values))
 
     return build
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and idle OpenMP threads spin when other
-    processes share the cores (a run then takes several times longer)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(autouse=True)
-def _drop_run_log_handlers():
-    """setup_logging attaches handlers to the root logger; remove them so later tests start clean."""
-    before = list(logging.getLogger().handlers)
-    yield
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if h not in before]:
-        root.removeHandler(handler)
-        handler.close()
 
 
 @pytest.fixture(scope="session")
