@@ -2,7 +2,8 @@
 """Measure the data loader, the model and the schedule of a config (tables, or JSON with --json).
 
 python tools/benchmark.py data --cfg FILE [--workers 0,2] [--batch-size 8] [--write-kinetics-like DIR]
-python tools/benchmark.py model --cfg FILE [--batch-sizes 8] [--device cpu|cuda]
+python tools/benchmark.py model --cfg FILE [--batch-sizes 8,16] [--device cpu|cuda]
+                                [--precisions fp32,bf16] [--memory-formats contiguous,channels_last_3d]
 python tools/benchmark.py schedule --cfg FILE --num-clips N [--data-json F --model-json F]
 Trailing KEY VALUE pairs override the config.
 """
@@ -20,12 +21,14 @@ except ImportError:  # running from a checkout without `pip install -e .`
 import torch
 
 from slowfast.benchmark import commands
+from slowfast.benchmark.model import MEMORY_FORMATS, PRECISIONS
 from slowfast.config import ConfigError, load_config
 
 COLUMNS = {
     "data": ("loader", "shape", "batch_size", "num_workers", "clips_per_s", "batches_per_s",
              "decode_s_per_clip", "transform_s_per_clip"),
-    "model": ("shape", "batch_size", "device", "step_s", "clips_per_s", "peak_memory_mb"),
+    "model": ("shape", "batch_size", "device", "precision", "memory_format", "step_s", "clips_per_s",
+              "peak_memory_mb"),
     "schedule": ("stage", "epochs", "shape", "iterations", "gflops_per_iteration", "total_gflops"),
 }
 
@@ -40,12 +43,34 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _name_list(choices: tuple[str, ...]):
+    def parse(text: str) -> list[str]:
+        names = [part for part in text.split(",") if part]
+        unknown = [name for name in names if name not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"expected comma-separated names from {list(choices)}, got {text!r}")
+        return names
+
+    return parse
+
+
+def _shape_list(text: str) -> list[tuple[int, int]]:
+    try:
+        shapes = [tuple(int(side) for side in part.split("x")) for part in text.split(",") if part]
+    except ValueError:
+        shapes = []
+    if not shapes or any(len(shape) != 2 for shape in shapes):
+        raise argparse.ArgumentTypeError(f"expected comma-separated FRAMESxCROP shapes like 8x112, got {text!r}")
+    return shapes
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Mode, config and mode options; trailing KEY VALUE pairs override the config."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=("data", "model", "schedule"))
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
     parser.add_argument("--json", action="store_true", help="print one JSON object, not a table")
+    parser.add_argument("--save", metavar="FILE", default=None, help="also write the JSON report to FILE")
     parser.add_argument("--workers", type=_int_list, default=[0, 2], help="data: loader worker counts")
     parser.add_argument("--batch-size", type=int, default=8, help="data: clips per batch")
     parser.add_argument("--num-batches", type=int, default=5, help="data: timed batches per measurement")
@@ -53,9 +78,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--write-kinetics-like", metavar="DIR", default=None,
                         help="data: first write Kinetics-like videos and CSVs to DIR and measure on them")
     parser.add_argument("--num-videos", type=int, default=16, help="data: videos to write")
-    parser.add_argument("--batch-sizes", type=_int_list, default=[8], help="model: batch sizes")
+    parser.add_argument("--batch-sizes", type=_int_list, default=None,
+                        help="model: batch sizes (default: each shape's per-device batch in the schedule)")
     parser.add_argument("--num-steps", type=int, default=3, help="model: timed steps per measurement")
     parser.add_argument("--device", default=None, help="model: torch device (default cuda if available)")
+    parser.add_argument("--precisions", type=_name_list(PRECISIONS), default=["fp32"],
+                        help="model: fp32 and/or bf16 (bf16 autocast, CUDA only)")
+    parser.add_argument("--shapes", type=_shape_list, default=None,
+                        help="model: only these FRAMESxCROP shapes of the schedule, e.g. 8x112,32x224")
+    parser.add_argument("--memory-formats", type=_name_list(tuple(MEMORY_FORMATS)), default=["contiguous"],
+                        help="model: contiguous and/or channels_last_3d")
     parser.add_argument("--num-clips", type=int, default=None, help="schedule: training clips per epoch")
     parser.add_argument("--data-json", default=None, help="schedule: output of `data --json`")
     parser.add_argument("--model-json", default=None, help="schedule: output of `model --json`")
@@ -87,7 +119,11 @@ def run(args: argparse.Namespace) -> dict:
                                        with_simple=not args.no_simple)
     if args.mode == "model":
         device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        return commands.benchmark_model(cfg, args.batch_sizes, args.num_steps, device)
+        return commands.benchmark_model(
+            cfg, args.batch_sizes, args.num_steps, device, shapes=args.shapes, precisions=args.precisions,
+            memory_formats=args.memory_formats,
+            on_result=lambda row: print(" ".join(f"{key}={value}" for key, value in row.items()), file=sys.stderr, flush=True),
+        )
     data = commands.read_json(args.data_json, "data") if args.data_json else None
     model = commands.read_json(args.model_json, "model") if args.model_json else None
     return commands.benchmark_schedule(cfg, args.cfg_file, overrides, args.num_clips, data, model)
@@ -113,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.save:
+        with open(args.save, "w") as handle:
+            json.dump(report, handle, indent=1)
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 

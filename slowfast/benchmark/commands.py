@@ -1,14 +1,14 @@
 """The three benchmarks of tools/benchmark.py as functions of a config: data, model, schedule."""
 import json
 from functools import lru_cache
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import cv2
 import torch
 from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.data import measure_loader, schedule_shapes, shape_name, time_split, with_split
-from slowfast.benchmark.model import StepResult, time_training_step
+from slowfast.benchmark.model import MEMORY_FORMATS, StepResult, time_training_step
 from slowfast.benchmark.schedule_cost import keeps_up, schedule_costs, summarize
 from slowfast.benchmark.simple_loader import SimpleVideoDataset
 from slowfast.config import load_config
@@ -16,7 +16,7 @@ from slowfast.datasets.build import build_dataset
 from slowfast.engine.context import input_shapes
 from slowfast.models import build_model
 from slowfast.models.complexity import gflops_per_clip
-from slowfast.multigrid.schedule import build_schedule
+from slowfast.multigrid.schedule import Schedule, build_schedule
 from slowfast.multigrid.shape import ClipShape
 
 BASELINE_OVERRIDES = ["MULTIGRID.LONG_CYCLE", "False", "MULTIGRID.SHORT_CYCLE", "False"]
@@ -48,26 +48,65 @@ def benchmark_data(
 
 
 def benchmark_model(
-    cfg: CfgNode, batch_sizes: Sequence[int], num_steps: int, device: torch.device,
-    shapes: Optional[list[ClipShape]] = None,
+    cfg: CfgNode, batch_sizes: Optional[Sequence[int]], num_steps: int, device: torch.device,
+    shapes: Optional[Sequence[tuple[int, int]]] = None, precisions: Sequence[str] = ("fp32",),
+    memory_formats: Sequence[str] = ("contiguous",), on_result: Optional[Callable[[dict], None]] = None,
 ) -> dict:
-    """Forward+backward seconds per step and peak memory per (frames, crop) of the schedule and batch."""
+    """Forward+backward seconds per step and peak memory per (frames, crop) of the schedule and batch.
+
+    ``shapes`` limits it to some (frames, crop) pairs of the schedule. ``batch_sizes`` None measures each shape at the per-device batch the schedule trains it with
+    (the config's NUM_GPUS x NUM_SHARDS devices), so equal step times mean the schedule keeps
+    every iteration's cost level. Every combination of ``precisions`` ("fp32", "bf16") and
+    ``memory_formats`` ("contiguous", "channels_last_3d") is measured on the same model.
+    ``on_result`` sees each row as soon as it is measured.
+    """
+    unknown = [name for name in memory_formats if name not in MEMORY_FORMATS]
+    if unknown:
+        raise ValueError(f"memory formats must be among {sorted(MEMORY_FORMATS)}, got {unknown}")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # as in training: each shape is tuned once
     model = build_model(cfg).to(device)
-    seen, results = set(), []
-    for shape in shapes or schedule_shapes(build_schedule(cfg)):
-        if (shape.num_frames, shape.crop_size) in seen:
+    schedule = build_schedule(cfg)
+    per_shape = schedule_batch_sizes(schedule, max(cfg.NUM_GPUS, 1) * cfg.NUM_SHARDS)
+    missing = [f"{t}x{c}" for t, c in shapes or [] if (t, c) not in per_shape]
+    if missing:
+        raise ValueError(f"shapes {missing} are not in the schedule; it trains "
+                         f"{[f'{t}x{c}' for t, c in per_shape]}")
+    results = []
+    for (num_frames, crop_size), scheduled_batch in per_shape.items():
+        if shapes is not None and (num_frames, crop_size) not in shapes:
             continue
-        seen.add((shape.num_frames, shape.crop_size))
-        for batch_size in batch_sizes:
-            step_s, peak = time_training_step(
-                model, input_shapes(cfg, shape.num_frames, shape.crop_size), batch_size, device, num_steps
-            )
-            results.append(StepResult(
-                shape=f"{shape.num_frames}x{shape.crop_size}", num_frames=shape.num_frames, crop_size=shape.crop_size,
-                batch_size=batch_size, device=str(device), step_s=step_s, clips_per_s=batch_size / step_s,
-                peak_memory_mb=peak,
-            ))
+        for format_name in memory_formats:
+            model.to(memory_format=MEMORY_FORMATS[format_name])
+            for precision in precisions:
+                for batch_size in batch_sizes or [scheduled_batch]:
+                    step_s, peak = time_training_step(
+                        model, input_shapes(cfg, num_frames, crop_size), batch_size, device,
+                        num_steps, warmup_steps=2 if device.type == "cuda" else 1,
+                        precision=precision, memory_format=MEMORY_FORMATS[format_name],
+                    )
+                    results.append(StepResult(
+                        shape=f"{num_frames}x{crop_size}", num_frames=num_frames, crop_size=crop_size,
+                        batch_size=batch_size, device=str(device), precision=precision,
+                        memory_format=format_name, step_s=step_s, clips_per_s=batch_size / step_s,
+                        peak_memory_mb=peak,
+                    ))
+                    if on_result is not None:
+                        on_result(results[-1].to_json())
     return {"mode": "model", "results": [result.to_json() for result in results]}
+
+
+def schedule_batch_sizes(schedule: Schedule, num_devices: int) -> dict[tuple[int, int], int]:
+    """(frames, crop) -> per-device batch, for every shape the schedule trains, in order of first use.
+
+    A shape used with different batches in different stages keeps the largest.
+    """
+    batches: dict[tuple[int, int], int] = {}
+    for stage in schedule.stages:
+        for shape, global_batch in zip(stage.short_cycle_shapes, stage.short_cycle_batch_sizes):
+            key = (shape.num_frames, shape.crop_size)
+            batches[key] = max(batches.get(key, 0), max(global_batch // num_devices, 1))
+    return batches
 
 
 def benchmark_schedule(

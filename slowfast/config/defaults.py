@@ -38,6 +38,9 @@ _C.TRAIN.CHECKPOINT_INFLATE = False
 _C.TRAIN.CHECKPOINT_EPOCH_RESET = False
 # Automatic mixed precision on CUDA (bf16 where supported).
 _C.TRAIN.MIXED_PRECISION = False
+# Keep conv weights and activations in channels_last_3d (NDHWC) memory format; with bf16 on
+# recent GPUs this lets cuDNN use its tensor-core kernels without layout conversions.
+_C.TRAIN.CHANNELS_LAST = False
 # What a NaN or infinite loss does: "stop" the run (checked when logged), or "skip" the step
 # (checked every iteration, one host sync each) with a warning naming iteration, stage and shape.
 _C.TRAIN.NON_FINITE_LOSS = "stop"

@@ -1,19 +1,25 @@
 """Turn a uint8 clip batch into the model's float inputs, on whatever device the batch is on."""
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 
 
-def normalize(clips: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """uint8 ``[N, C, T, H, W]`` to float32 ``(x / 255 - mean) / std`` per channel."""
+Stats = Union[Sequence[float], torch.Tensor]
+
+
+def normalize(clips: torch.Tensor, mean: Stats, std: Stats) -> torch.Tensor:
+    """uint8 ``[N, C, T, H, W]`` to float32 ``(x / 255 - mean) / std`` per channel.
+
+    ``mean`` and ``std`` may already be float32 tensors on the clips' device (no copy then).
+    """
     if clips.dim() != 5 or clips.shape[1] != len(mean) or len(mean) != len(std):
         raise ValueError(
             f"expected clips [N, C, T, H, W] with C = len(mean) = len(std), got shape {tuple(clips.shape)}, "
             f"{len(mean)} means and {len(std)} stds"
         )
     shape = (1, len(mean), 1, 1, 1)
-    mean_tensor = torch.tensor(mean, dtype=torch.float32, device=clips.device).view(shape)
-    std_tensor = torch.tensor(std, dtype=torch.float32, device=clips.device).view(shape)
+    mean_tensor = torch.as_tensor(mean, dtype=torch.float32, device=clips.device).view(shape)
+    std_tensor = torch.as_tensor(std, dtype=torch.float32, device=clips.device).view(shape)
     return clips.to(torch.float32).div_(255.0).sub_(mean_tensor).div_(std_tensor)
 
 
@@ -26,8 +32,8 @@ def slow_pathway_indices(num_frames: int, alpha: int) -> list[int]:
 
 def to_model_inputs(
     clips: torch.Tensor,
-    mean: Sequence[float],
-    std: Sequence[float],
+    mean: Stats,
+    std: Stats,
     slowfast_alpha: Optional[int],
     reverse_channels: bool = False,
 ) -> list[torch.Tensor]:

@@ -6,7 +6,7 @@ from slowfast.datasets.build import build_dataset
 from slowfast.datasets.loader import build_eval_loader
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.caffe2_weights import load_pretrained_weights
-from slowfast.engine.context import InputPreparer, RunContext
+from slowfast.engine.context import InputPreparer, RunContext, memory_format
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.models import build_model
@@ -36,7 +36,7 @@ def _checkpoint_type(cfg: CfgNode, path: str) -> str:
 
 def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
     """Load the checkpoint to test, score the test split and log a ``test_final`` line."""
-    model = build_model(cfg).to(ctx.device)
+    model = build_model(cfg).to(ctx.device, memory_format=memory_format(cfg))
     path = test_checkpoint_path(cfg)
     if path is None:
         logger.warning("no checkpoint to test (TEST/TRAIN.CHECKPOINT_FILE_PATH empty, none in "

@@ -14,7 +14,7 @@ from slowfast.engine import run_state
 from slowfast.engine.caffe2_weights import load_pretrained_weights
 from slowfast.engine.data_health import FailedVideoCounter
 from slowfast.engine.data_time import EpochDataTimer, describe_data_time
-from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, unwrap
+from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, memory_format, unwrap
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.meters import format_eta
 from slowfast.engine.train_stats import RunningSums, top1_correct
@@ -54,7 +54,7 @@ class Trainer:
     def __init__(self, cfg: CfgNode, ctx: RunContext) -> None:
         self.cfg, self.ctx = cfg, ctx
         self.schedule = build_schedule(cfg)
-        self.model = distributed.wrap_for_ranks(build_model(cfg).to(ctx.device), ctx.device)
+        self.model = distributed.wrap_for_ranks(build_model(cfg).to(ctx.device, memory_format=memory_format(cfg)), ctx.device)
         self.optimizer = build_optimizer(
             self.model, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM,
             dampening=cfg.SOLVER.DAMPENING, nesterov=cfg.SOLVER.NESTEROV,

@@ -2,11 +2,13 @@
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from slowfast.config import load_config
 from slowfast.engine import checkpoint as ckpt
+from slowfast.engine.context import InputPreparer
 from slowfast.engine.launch import run
 
 BASELINE = {
@@ -104,3 +106,21 @@ def test_second_run_with_more_epochs_resumes_after_the_last_checkpoint(make_cfg,
     assert [r["samples_seen"] for r in read_stats(second.OUTPUT_DIR, "train_epoch")] == [32, 64, 96]
     assert [p.name for p in ckpt.list_checkpoints(second.OUTPUT_DIR)] == [
         "checkpoint_epoch_00001.pyth", "checkpoint_epoch_00002.pyth", "checkpoint_epoch_00003.pyth"]
+
+
+def test_channels_last_trains_the_same_weights_with_inputs_in_that_layout(make_cfg):
+    states = {}
+    for channels_last in (False, True):
+        cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False, "TRAIN.CHANNELS_LAST": channels_last},
+                       output=f"channels_last_{channels_last}")
+        run(cfg)
+        path = Path(cfg.OUTPUT_DIR) / "checkpoints" / "checkpoint_epoch_00001.pyth"
+        states[channels_last] = torch.load(path, weights_only=True)["model_state"]
+    assert states[True].keys() == states[False].keys()
+    for name, value in states[False].items():
+        torch.testing.assert_close(states[True][name], value, atol=1e-5, rtol=1e-4, msg=name)
+
+    prepare = InputPreparer(cfg, torch.device("cpu"))
+    slow, fast = prepare(torch.zeros((2, 3, 8, 32, 32), dtype=torch.uint8))
+    assert slow.is_contiguous(memory_format=torch.channels_last_3d)
+    assert fast.is_contiguous(memory_format=torch.channels_last_3d)

@@ -75,7 +75,35 @@ def test_model_mode_times_each_shape_and_batch(bench_tool, capsys, repo_root):
     assert all(row["clips_per_s"] == pytest.approx(row["batch_size"] / row["step_s"]) for row in rows)
 
 
+def test_model_mode_measures_every_precision_and_memory_format(bench_tool, capsys, repo_root, tmp_path):
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18.yaml")
+    report = _run_json(bench_tool, capsys, [
+        "model", "--cfg", cfg, "--batch-sizes", "1", "--num-steps", "1", "--device", "cpu",
+        "--memory-formats", "contiguous,channels_last_3d", *TINY])
+    assert [(row["precision"], row["memory_format"]) for row in report["results"]] == [
+        ("fp32", "contiguous"), ("fp32", "channels_last_3d")]
+    saved = tmp_path / "model.json"
+    assert bench_tool.main(["model", "--cfg", cfg, "--batch-sizes", "1", "--num-steps", "1", "--device", "cpu",
+                            "--save", str(saved), *TINY]) == 0
+    assert "precision" in capsys.readouterr().out  # the table, while the file holds the JSON
+    assert json.loads(saved.read_text())["results"][0]["memory_format"] == "contiguous"
+    assert bench_tool.main(["model", "--cfg", cfg, "--precisions", "bf16", "--device", "cpu", *TINY]) == 2
+    assert "bf16 autocast is measured on CUDA only" in capsys.readouterr().err
+
+
+def test_model_mode_defaults_to_the_schedules_per_device_batch_of_each_shape(bench_tool, capsys, repo_root):
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18_MG.yaml")
+    report = _run_json(bench_tool, capsys, [
+        "model", "--cfg", cfg, "--num-steps", "1", "--device", "cpu", *TINY,
+        "TRAIN.BATCH_SIZE", "2", "MULTIGRID.SHORT_CYCLE", "False"])
+    # Long cycle over 16 frames x 32 px: 4x23 (x8 batch), 8x23 (x4), 8x32 (x2), 16x32 (x1).
+    assert [(row["shape"], row["batch_size"]) for row in report["results"]] == [
+        ("4x23", 16), ("8x23", 8), ("8x32", 4), ("16x32", 2)]
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["model", "--cfg", "x.yaml", "--precisions", "fp16"], "expected comma-separated names from ['fp32', 'bf16']"),
+    (["model", "--cfg", "x.yaml", "--memory-formats", "nhwc"], "names from ['contiguous', 'channels_last_3d']"),
     (["schedule", "--cfg", "x.yaml"], "needs --num-clips"),
     (["data", "--cfg", "x.yaml", "--workers", "a"], "comma-separated integers"),
     (["data", "--cfg", "x.yaml", "--batch-size", "0"], "--batch-size must be >= 1"),
