@@ -9,10 +9,7 @@ if os.path.isdir(os.path.join(_CHECKOUT, "slowfast")):  # a checkout: its packag
     sys.path.insert(0, _CHECKOUT)
 
 from slowfast.config import ConfigError, load_config
-from slowfast.datasets.errors import DataError
-from slowfast.engine.checkpoint import CheckpointError
-from slowfast.engine.launch import run
-from slowfast.engine.trainer import NonFiniteLossError
+from slowfast.engine.launch import WorkerExit, exit_code_for, run
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -42,12 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         run(cfg, init_method=args.init_method)
-    except (DataError, CheckpointError) as err:  # bad inputs found after loading: no traceback
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except NonFiniteLossError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except WorkerExit as err:  # a spawned worker has printed its error
+        return err.exit_code
+    except Exception as err:
+        code = exit_code_for(err)
+        if code is None:
+            raise
+        print(f"error: {err}", file=sys.stderr)  # bad inputs or a diverged loss: no traceback
+        return code
     return 0
 
 

@@ -6,7 +6,9 @@ from fvcore.common.config import CfgNode
 from torch.utils.data import Dataset
 
 from slowfast.datasets.charades import Charades
-from slowfast.datasets.kinetics import SPLITS, Kinetics, KineticsOptions
+from slowfast.datasets.clip_items import SPLITS
+from slowfast.datasets.kinetics import Kinetics
+from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.ssv2 import Ssv2
 from slowfast.datasets.synthetic import ensure_synthetic_dataset
 
@@ -38,9 +40,9 @@ def build_dataset(cfg: CfgNode, split: str) -> Dataset:
     return builder(cfg, split)
 
 
-def kinetics_options(cfg: CfgNode) -> KineticsOptions:
-    """Kinetics dataset options from the DATA, TEST, MODEL and DATA_LOADER nodes."""
-    return KineticsOptions(
+def dataset_options(cfg: CfgNode) -> DatasetOptions:
+    """Dataset options from the DATA, TEST, MODEL and DATA_LOADER nodes."""
+    return DatasetOptions(
         num_classes=cfg.MODEL.NUM_CLASSES,
         path_prefix=cfg.DATA.PATH_PREFIX,
         separator=cfg.DATA.PATH_LABEL_SEPARATOR,
@@ -62,14 +64,14 @@ def kinetics_options(cfg: CfgNode) -> KineticsOptions:
 @register_dataset("kinetics")
 def build_kinetics(cfg: CfgNode, split: str) -> Dataset:
     """Kinetics-format CSVs in DATA.PATH_TO_DATA_DIR."""
-    return Kinetics(cfg.DATA.PATH_TO_DATA_DIR, split, kinetics_options(cfg))
+    return Kinetics(cfg.DATA.PATH_TO_DATA_DIR, split, dataset_options(cfg))
 
 
 @register_dataset("synthetic")
 def build_synthetic(cfg: CfgNode, split: str) -> Dataset:
     """The bundled motion dataset (Kinetics format), generated first when SYNTHETIC.GENERATE is set."""
     ensure_synthetic_data(cfg)
-    return Kinetics(cfg.DATA.PATH_TO_DATA_DIR, split, kinetics_options(cfg))
+    return Kinetics(cfg.DATA.PATH_TO_DATA_DIR, split, dataset_options(cfg))
 
 
 @register_dataset("ssv2")
@@ -77,7 +79,7 @@ def build_ssv2(cfg: CfgNode, split: str) -> Dataset:
     """Something-Something-v2 label JSONs and frame lists in DATA.PATH_TO_DATA_DIR (single-label)."""
     if cfg.DATA.MULTI_LABEL:
         raise ValueError("TRAIN/TEST.DATASET ssv2 is single-label; set DATA.MULTI_LABEL False")
-    return Ssv2(cfg.DATA.PATH_TO_DATA_DIR, split, kinetics_options(cfg))
+    return Ssv2(cfg.DATA.PATH_TO_DATA_DIR, split, dataset_options(cfg))
 
 
 @register_dataset("charades")
@@ -91,7 +93,7 @@ def build_charades(cfg: CfgNode, split: str) -> Dataset:
     if cfg.DATA.ENSEMBLE_METHOD != "max" and split == "test":
         logger.warning("Charades test views are combined by DATA.ENSEMBLE_METHOD %r; PySlowFast's Charades "
                        "configs use 'max'", cfg.DATA.ENSEMBLE_METHOD)
-    return Charades(cfg.DATA.PATH_TO_DATA_DIR, split, kinetics_options(cfg))
+    return Charades(cfg.DATA.PATH_TO_DATA_DIR, split, dataset_options(cfg))
 
 
 # File layout the synthetic generator writes for each TRAIN.DATASET.

@@ -11,7 +11,7 @@ import torch
 
 from slowfast.datasets.frame_dataset import FrameListDataset
 from slowfast.datasets.frame_list import read_frame_list
-from slowfast.datasets.kinetics import KineticsOptions
+from slowfast.datasets.options import DatasetOptions
 from slowfast.multigrid.shape import ClipShape
 
 FRAME_LISTS = {"train": "train.csv", "val": "val.csv", "test": "val.csv"}
@@ -52,7 +52,7 @@ def multi_hot(class_ids: np.ndarray, num_classes: int) -> torch.Tensor:
 class Charades(FrameListDataset):
     """Charades: multi-label (float 0/1 targets), strided clips, frames read with OpenCV (BGR)."""
 
-    def __init__(self, data_dir: str, split: str, options: KineticsOptions):
+    def __init__(self, data_dir: str, split: str, options: DatasetOptions):
         if split not in FRAME_LISTS:
             raise ValueError(f"split must be one of {tuple(FRAME_LISTS)}, got {split!r}")
         frames = read_frame_list(data_dir, FRAME_LISTS[split], options.path_prefix, options.num_classes)

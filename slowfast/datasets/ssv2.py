@@ -15,7 +15,7 @@ import numpy as np
 
 from slowfast.datasets.frame_dataset import FrameListDataset
 from slowfast.datasets.frame_list import FrameList, read_frame_list
-from slowfast.datasets.kinetics import KineticsOptions
+from slowfast.datasets.options import DatasetOptions
 from slowfast.multigrid.shape import ClipShape
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def match_frame_lists(
 class Ssv2(FrameListDataset):
     """Something-Something-v2: single-label, segment sampling, frames read with OpenCV (BGR)."""
 
-    def __init__(self, data_dir: str, split: str, options: KineticsOptions):
+    def __init__(self, data_dir: str, split: str, options: DatasetOptions):
         if split not in SPLIT_FILES:
             raise ValueError(f"split must be one of {tuple(SPLIT_FILES)}, got {split!r}")
         json_name, list_name = SPLIT_FILES[split]
@@ -158,6 +158,3 @@ class Ssv2(FrameListDataset):
 
     def _label(self, video: int, indices: np.ndarray) -> int:
         return int(self._labels[video])
-
-    def _failed_label(self) -> int:
-        return -1

@@ -1,15 +1,41 @@
 """Run a loaded config: prepare the output folder and data, train, then test."""
 import os
+import sys
+from typing import Optional
 
 from fvcore.common.config import CfgNode
 
+from slowfast.datasets.errors import DataError
+from slowfast.engine.checkpoint import CheckpointError
 from slowfast.engine.context import RunContext
+from slowfast.engine.trainer import NonFiniteLossError, Trainer
 from slowfast.utils import distributed
 from slowfast.utils.distributed import ProcessPlace
 from slowfast.utils.env import seed_everything, select_device
 from slowfast.utils.logging import get_logger, setup_logging
 
 logger = get_logger(__name__)
+
+
+def exit_code_for(error: BaseException) -> Optional[int]:
+    """The exit status of a run stopped by ``error`` when it needs no traceback, else None.
+
+    Bad inputs found while running (data, checkpoints) exit 2 like a bad config; a diverged
+    loss exits 1. Anything else is a bug and keeps its traceback.
+    """
+    if isinstance(error, (DataError, CheckpointError)):
+        return 2
+    if isinstance(error, NonFiniteLossError):
+        return 1
+    return None
+
+
+class WorkerExit(RuntimeError):
+    """A worker started by run() stopped with a one-line error it printed itself."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(f"a training process exited with status {exit_code}")
+        self.exit_code = exit_code
 
 
 def run(cfg: CfgNode, init_method: str | None = None) -> dict:
@@ -29,14 +55,26 @@ def run(cfg: CfgNode, init_method: str | None = None) -> dict:
     import torch.multiprocessing as mp
 
     address = distributed.default_init_method(cfg.NUM_SHARDS, init_method)
-    mp.spawn(_spawned_worker, args=(cfg, address), nprocs=per_machine, join=True)
+    try:
+        mp.spawn(_spawned_worker, args=(cfg, address), nprocs=per_machine, join=True)
+    except mp.ProcessExitedException as err:
+        if err.exit_code in (1, 2):
+            raise WorkerExit(err.exit_code) from None
+        raise
     return {}
 
 
 def _spawned_worker(local_rank: int, cfg: CfgNode, init_method: str) -> None:
     """Entry point of a worker started by run() (torch.multiprocessing passes ``local_rank``)."""
     place = distributed.place_from_config(cfg.NUM_GPUS, cfg.NUM_SHARDS, cfg.SHARD_ID, local_rank)
-    _run_worker(cfg, place, init_method)
+    try:
+        _run_worker(cfg, place, init_method)
+    except Exception as err:
+        code = exit_code_for(err)
+        if code is None:
+            raise
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        sys.exit(code)
 
 
 def _run_worker(cfg: CfgNode, place: ProcessPlace, init_method: str) -> dict:
@@ -65,8 +103,6 @@ def _run_in_process(cfg: CfgNode, ctx: RunContext) -> dict:
                 f"config written to {os.path.join(cfg.OUTPUT_DIR, 'config.yaml')}")
     results: dict = {}
     if cfg.TRAIN.ENABLE:
-        from slowfast.engine.trainer import Trainer
-
         seed_everything(cfg.RNG_SEED + ctx.rank)
         results["val"] = Trainer(cfg, ctx).fit()
     if cfg.TEST.ENABLE:

@@ -2,7 +2,8 @@
 import av
 
 from slowfast.benchmark.videos import VideoSpec, write_kinetics_like
-from slowfast.datasets.kinetics import Kinetics, KineticsOptions
+from slowfast.datasets.kinetics import Kinetics
+from slowfast.datasets.options import DatasetOptions
 
 
 def test_written_videos_follow_the_spec_and_the_csvs_load(tmp_path):
@@ -14,7 +15,7 @@ def test_written_videos_follow_the_spec_and_the_csvs_load(tmp_path):
         assert float(stream.average_rate) == 10.0
         keyframes = [i for i, packet in enumerate(container.demux(stream)) if packet.is_keyframe]
     assert keyframes == [0, 6, 12, 18]
-    dataset = Kinetics(str(tmp_path), "train", KineticsOptions(num_classes=2, num_frames=4, sampling_rate=2,
+    dataset = Kinetics(str(tmp_path), "train", DatasetOptions(num_classes=2, num_frames=4, sampling_rate=2,
                                                                train_jitter_scales=(48, 56), train_crop_size=32))
     assert dataset.num_videos == 3 and list(dataset.labels) == [0, 1, 0]
     clip, label, _ = dataset[0]

@@ -14,14 +14,14 @@ from slowfast.datasets.charades import (
     strided_frame_indices,
     view_clip_start,
 )
-from slowfast.datasets.kinetics import KineticsOptions
+from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.loader import build_eval_loader, build_train_loader
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.multigrid.shape import ClipShape
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
-OPTIONS = KineticsOptions(
+OPTIONS = DatasetOptions(
     num_classes=4,
     num_frames=3,
     sampling_rate=2,

@@ -3,11 +3,12 @@ import shutil
 import pytest
 import torch
 
-from slowfast.datasets.kinetics import Kinetics, KineticsOptions
+from slowfast.datasets.kinetics import Kinetics
+from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.loader import ShardSampler, build_eval_loader, build_train_loader, shard_range
 from slowfast.multigrid.shape import ClipShape
 
-OPTIONS = KineticsOptions(
+OPTIONS = DatasetOptions(
     num_classes=4,
     num_frames=2,
     sampling_rate=2,

@@ -1,7 +1,7 @@
 import pytest
 
 from slowfast.config.defaults import get_defaults
-from slowfast.datasets.build import DATASET_BUILDERS, build_dataset, kinetics_options
+from slowfast.datasets.build import DATASET_BUILDERS, build_dataset, dataset_options
 from slowfast.datasets.kinetics import Kinetics
 
 
@@ -46,7 +46,7 @@ def test_class_count_mismatch_is_reported(tmp_path):
 
 def test_options_come_from_the_config():
     cfg = get_defaults()
-    options = kinetics_options(cfg)
+    options = dataset_options(cfg)
     assert (options.num_frames, options.sampling_rate, options.train_jitter_scales) == (8, 8, (256, 320))
     assert (options.num_ensemble_views, options.num_spatial_crops, options.seed) == (10, 3, cfg.RNG_SEED)
     assert {"kinetics", "synthetic"} <= set(DATASET_BUILDERS)

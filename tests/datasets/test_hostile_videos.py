@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 
 from slowfast.datasets.errors import DataError
-from slowfast.datasets.kinetics import Kinetics, KineticsOptions
+from slowfast.datasets.kinetics import Kinetics
+from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.video_list import read_video_list
 from slowfast.multigrid.shape import ClipShape
 
 SHAPE = ClipShape(num_frames=8, crop_size=32, sampling_rate=(2, 2), jitter_scales=(32, 40))
-OPTIONS = KineticsOptions(
+OPTIONS = DatasetOptions(
     num_classes=3, num_frames=8, sampling_rate=2, train_jitter_scales=(32, 40), train_crop_size=32,
     test_crop_size=32, num_ensemble_views=2, num_spatial_crops=1, random_flip=False,
 )

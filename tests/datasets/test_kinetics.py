@@ -5,10 +5,11 @@ import shutil
 import pytest
 import torch
 
-from slowfast.datasets.kinetics import Kinetics, KineticsOptions
+from slowfast.datasets.kinetics import Kinetics
+from slowfast.datasets.options import DatasetOptions
 from slowfast.multigrid.shape import ClipShape
 
-OPTIONS = KineticsOptions(
+OPTIONS = DatasetOptions(
     num_classes=3,
     num_frames=4,
     sampling_rate=2,
@@ -47,7 +48,7 @@ def test_sizes_and_paths(data_dir):
 
 
 def test_path_prefix_replaces_the_csv_folder(data_dir):
-    dataset = Kinetics(data_dir, "val", KineticsOptions(num_classes=3, path_prefix="/videos"))
+    dataset = Kinetics(data_dir, "val", DatasetOptions(num_classes=3, path_prefix="/videos"))
     assert dataset.video_path(0) == "/videos/clips/a.mp4"
 
 
@@ -155,7 +156,7 @@ def test_bad_csv_content_names_file_and_line(tmp_path, content, message):
 
 def test_custom_separator_and_paths_with_spaces(tmp_path):
     (tmp_path / "val.csv").write_text("my clips/a b.mp4,2\n")
-    dataset = Kinetics(str(tmp_path), "val", KineticsOptions(num_classes=3, separator=","))
+    dataset = Kinetics(str(tmp_path), "val", DatasetOptions(num_classes=3, separator=","))
     assert dataset.video_path(0) == os.path.join(str(tmp_path), "my clips/a b.mp4")
     assert dataset.labels.tolist() == [2]
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.datasets.kinetics import KineticsOptions
+from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.loader import shard_range
 from slowfast.datasets.pathways import normalize, to_model_inputs
 from slowfast.datasets.ssv2 import Ssv2, segment_frame_indices
@@ -15,7 +15,7 @@ from slowfast.multigrid.schedule import build_schedule
 from slowfast.multigrid.shape import ClipShape
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
-OPTIONS = KineticsOptions(
+OPTIONS = DatasetOptions(
     num_classes=3,
     num_frames=3,
     train_jitter_scales=(32, 40),
@@ -84,7 +84,7 @@ def test_val_clip_takes_segment_centres_and_keeps_bgr(ssv2_dir, clip_frame_numbe
 
 
 def test_test_entries_single_crop_is_the_centre(ssv2_dir, clip_frame_numbers):
-    one_crop = Ssv2(ssv2_dir, "test", KineticsOptions(**{**vars(OPTIONS), "num_spatial_crops": 1}))
+    one_crop = Ssv2(ssv2_dir, "test", DatasetOptions(**{**vars(OPTIONS), "num_spatial_crops": 1}))
     three_crops = Ssv2(ssv2_dir, "test", OPTIONS)
     assert (len(one_crop), len(three_crops)) == (3 * 2, 3 * 2 * 3)
     # Frames are 48 wide, green = 2 * column: crops start at columns 0, 8, 16.

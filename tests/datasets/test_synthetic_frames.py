@@ -8,13 +8,13 @@ import pytest
 from slowfast.config.defaults import get_defaults
 from slowfast.datasets.build import build_dataset, ensure_synthetic_data
 from slowfast.datasets.charades import Charades
-from slowfast.datasets.kinetics import KineticsOptions
+from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.ssv2 import Ssv2
 from slowfast.datasets.synthetic import SyntheticOptions, ensure_synthetic_dataset, generate_dataset
 from slowfast.datasets.synthetic_frames import render_multi_action_clip, ssv2_template
 
 TINY = dict(num_classes=4, clips_per_class=2, num_frames=12, size=32, difficulty=1, seed=1)
-OPTIONS = KineticsOptions(num_classes=4, num_frames=4, sampling_rate=2, train_jitter_scales=(32, 40),
+OPTIONS = DatasetOptions(num_classes=4, num_frames=4, sampling_rate=2, train_jitter_scales=(32, 40),
                           train_crop_size=32, test_crop_size=32, num_ensemble_views=1, num_spatial_crops=1)
 
 

@@ -135,3 +135,23 @@ def test_cli_process_exits_2_without_traceback_for_config_and_data_errors(repo_r
         "data": f"error: {folder}/train.csv:1: label 9 is outside [0, MODEL.NUM_CLASSES=8); fix the CSV or "
                 "MODEL.NUM_CLASSES\n",
     }
+
+
+def test_workers_it_starts_itself_also_exit_2_with_one_line_per_process(repo_root, cli_args, tmp_path):
+    # Two machines' worth of shards on one: each run_net spawns its worker, which meets a bad CSV.
+    from slowfast.utils.distributed import find_free_port
+
+    folder = data_folder(tmp_path, "a.mp4 9\n")
+    address = f"tcp://127.0.0.1:{find_free_port()}"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    processes = [
+        subprocess.Popen([sys.executable, "tools/run_net.py", "--num_shards", "2", "--shard_id", str(shard),
+                          "--init_method", address, *cli_args(folder, "NUM_GPUS", "0")],
+                         cwd=repo_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for shard in (0, 1)
+    ]
+    errors = [process.communicate(timeout=180)[1] for process in processes]
+    assert [process.returncode for process in processes] == [2, 2]
+    expected = (f"error: {folder}/train.csv:1: label 9 is outside [0, MODEL.NUM_CLASSES=8); fix the CSV or "
+                "MODEL.NUM_CLASSES\n")
+    assert errors == [expected, expected]
