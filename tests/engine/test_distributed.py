@@ -12,8 +12,9 @@ import torch
 import torch.multiprocessing as mp
 
 from slowfast.engine.context import unwrap
-from slowfast.engine.launch import run
+from slowfast.engine import launch
 from slowfast.engine import trainer as trainer_module
+from slowfast.engine.launch import run
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.utils import distributed
 
@@ -62,7 +63,7 @@ def _torchrun_like_worker(rank: int, port: int, cfg) -> None:
     torch.set_num_threads(1)
     os.environ.update({"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
                        "MASTER_ADDR": "localhost", "MASTER_PORT": str(port)})
-    trainer_module.Trainer = RecordingTrainer
+    launch.Trainer = RecordingTrainer
     run(cfg)
 
 
@@ -74,7 +75,7 @@ def test_two_gloo_ranks_train_a_multigrid_schedule_like_one_process(make_cfg, re
     two = make_cfg(MULTIGRID, output="two_ranks", config_file=MG_CONFIG)
     mp.spawn(_torchrun_like_worker, args=(distributed.find_free_port(), two), nprocs=2, join=True)
     one = make_cfg(MULTIGRID, output="one_rank", config_file=MG_CONFIG)
-    monkeypatch.setattr(trainer_module, "Trainer", RecordingTrainer)
+    monkeypatch.setattr(launch, "Trainer", RecordingTrainer)
     run(one)
 
     two_dir, one_dir = Path(two.OUTPUT_DIR), Path(one.OUTPUT_DIR)
