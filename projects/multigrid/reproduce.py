@@ -1,11 +1,14 @@
 #!/usr/bin/env python
 """Run the multigrid ablation on one config: baseline, long cycle, short cycle, long+short.
 
-python projects/multigrid/reproduce.py --cfg FILE [--output-dir DIR] [--variants a,b] [KEY VALUE ...]
+python projects/multigrid/reproduce.py --cfg FILE [--output-dir DIR] [--variants a,b] [--rerun] [KEY VALUE ...]
 
 Each variant trains to completion (tools/run_net.py, OUTPUT_DIR = DIR/<variant>) with the
 config's SOLVER.MAX_EPOCH and MULTIGRID.EPOCH_FACTOR. Writes DIR/ablation.md, DIR/ablation.json
 and DIR/val_vs_wallclock.png (validation accuracy against wall-clock, like the paper's Figure 1).
+A variant that completed earlier with the same command (DIR/<variant>/ablation_run.json) is
+reused, so an interrupted ablation continues where it stopped; any other earlier folder of a
+variant is renamed aside (never resumed, which would time only the rest of the run).
 """
 import argparse
 import json
@@ -30,6 +33,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--output-dir", default=None, help="default: the config's OUTPUT_DIR + '_ablation'")
     parser.add_argument("--variants", default=",".join(ablation.VARIANTS),
                         help=f"comma-separated subset of {','.join(ablation.VARIANTS)}")
+    parser.add_argument("--rerun", action="store_true",
+                        help="train every variant again, even one whose completed run with the same command is in DIR")
     parser.add_argument("overrides", nargs="*", help="KEY VALUE pairs for every run")
     args = parser.parse_intermixed_args(argv)
     args.variants = [name for name in args.variants.split(",") if name]
@@ -56,15 +61,25 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for name in args.variants:
         overrides = list(args.overrides) + ablation.variant_overrides(name, output_dir)
-        print(f"[{name}] training in {os.path.join(output_dir, name)}", flush=True)
-        run = ablation.run_variant(ablation.run_net_command(RUN_NET, args.cfg_file, overrides), name,
-                                   os.path.join(output_dir, name))
+        command = ablation.run_net_command(RUN_NET, args.cfg_file, overrides)
+        variant_dir = os.path.join(output_dir, name)
+        run = None if args.rerun else ablation.load_record(variant_dir, command)
+        if run is not None:
+            print(f"[{name}] reusing the completed run in {variant_dir} (--rerun to train it again)", flush=True)
+            runs.append(run)
+            continue
+        moved = ablation.set_aside(variant_dir)
+        if moved:
+            print(f"[{name}] moved the earlier run in {variant_dir} to {moved}", flush=True)
+        print(f"[{name}] training in {variant_dir}", flush=True)
+        run = ablation.run_variant(command, name, variant_dir)
         if run.returncode != 0:
             print("\n".join(run.log_tail), file=sys.stderr)
             print(f"error: variant {name} exited with {run.returncode}; see {run.output_dir}/stdout.log",
                   file=sys.stderr)
             return 1
         run.iterations, run.train_gflops = training_cost(load_config(args.cfg_file, overrides), _num_train_clips(cfg))
+        ablation.save_record(run, command)
         runs.append(run)
     metric = "mAP" if cfg.DATA.MULTI_LABEL else "top-1"
     table = ablation.markdown_table(runs, metric)

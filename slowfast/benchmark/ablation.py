@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional, Sequence
@@ -21,6 +22,8 @@ VARIANTS = {
     "long_short": (True, True),
 }
 LOG_TAIL_LINES = 10
+# Written into a variant's OUTPUT_DIR when it completes: its result and the command that made it.
+RECORD_FILE = "ablation_run.json"
 STATS_PATTERN = re.compile(r"json_stats: (\{.*\})\s*$")
 
 
@@ -41,6 +44,45 @@ class VariantRun:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def save_record(run: VariantRun, command: Sequence[str]) -> str:
+    """Record a completed run next to its outputs, with its command line minus the interpreter."""
+    path = os.path.join(run.output_dir, RECORD_FILE)
+    with open(path, "w") as handle:
+        json.dump({"command": list(command[1:]), "run": run.to_json()}, handle, indent=1)
+    return path
+
+
+def load_record(output_dir: str, command: Sequence[str]) -> Optional[VariantRun]:
+    """The run recorded in ``output_dir`` by the same command line, else None (none, another command, unreadable)."""
+    try:
+        with open(os.path.join(output_dir, RECORD_FILE)) as handle:
+            record = json.load(handle)
+        if record["command"] != list(command[1:]):
+            return None
+        fields = dict(record["run"])
+        fields["val_curve"] = [tuple(point) for point in fields["val_curve"]]
+        return VariantRun(**fields)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def set_aside(output_dir: str, now: Callable[[], datetime] = datetime.now) -> Optional[str]:
+    """Rename an earlier run's folder to ``<folder>.replaced-<time>`` so a new run starts afresh.
+
+    run_net would otherwise resume from that folder's checkpoints and time only what was left.
+    Returns the new name, or None when there was nothing to move.
+    """
+    if not os.path.exists(output_dir):
+        return None
+    stamp = f"{output_dir.rstrip(os.sep)}.replaced-{now():%Y%m%d-%H%M%S}"
+    target, count = stamp, 1
+    while os.path.exists(target):
+        count += 1
+        target = f"{stamp}-{count}"
+    os.rename(output_dir, target)
+    return target
 
 
 def variant_overrides(name: str, output_root: str) -> list[str]:

@@ -1,6 +1,7 @@
 """projects/multigrid/reproduce.py: argument handling and the files it writes (runs stubbed)."""
 import importlib.util
 import json
+import os
 
 import pytest
 
@@ -31,6 +32,7 @@ def test_main_runs_each_variant_and_writes_table_json_and_plot(reproduce, monkey
 
     def fake_run(command, name, output_dir):
         commands.append(command)
+        os.makedirs(output_dir)
         return VariantRun(name, output_dir, 0, {"baseline": 10.0, "long_short": 4.0}[name], 100.0,
                           [(2.0, 50.0), (4.0, 70.0)], 71.0)
 
@@ -53,3 +55,35 @@ def test_a_failed_variant_stops_the_ablation(reproduce, monkeypatch, repo_root, 
     cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18.yaml")
     assert reproduce.main(["--cfg", cfg, "--output-dir", str(tmp_path), *TINY]) == 1
     assert "variant baseline exited with 1" in capsys.readouterr().err
+
+
+def test_completed_variants_are_reused_and_unrecorded_folders_set_aside(reproduce, monkeypatch, repo_root,
+                                                                         synthetic_dir, tmp_path, capsys):
+    trained = []
+
+    def fake_run(command, name, output_dir):
+        trained.append(name)
+        os.makedirs(output_dir)
+        return VariantRun(name, output_dir, 0, {"baseline": 10.0, "long_short": 4.0}[name], 100.0, [(2.0, 50.0)], 71.0)
+
+    monkeypatch.setattr(reproduce.ablation, "run_variant", fake_run)
+    out = tmp_path / "abl"
+    argv = ["--cfg", str(repo_root / "configs/Synthetic/SLOWFAST_R18_MG.yaml"), "--output-dir", str(out),
+            "--variants", "baseline,long_short", *TINY, "DATA.PATH_TO_DATA_DIR", str(synthetic_dir)]
+    assert reproduce.main(argv) == 0 and trained == ["baseline", "long_short"]
+    first_table = (out / "ablation.md").read_text()
+
+    # The baseline's record is lost (say, it was interrupted): only it trains again, in a fresh folder.
+    (out / "baseline" / "ablation_run.json").unlink()
+    (out / "baseline" / "marker").write_text("earlier run")
+    assert reproduce.main(argv) == 0 and trained == ["baseline", "long_short", "baseline"]
+    assert "[long_short] reusing the completed run" in capsys.readouterr().out
+    (aside,) = [path for path in out.iterdir() if path.name.startswith("baseline.replaced-")]
+    assert (aside / "marker").read_text() == "earlier run"
+    assert (out / "ablation.md").read_text() == first_table
+
+    # Another command (different overrides) or --rerun trains again.
+    assert reproduce.main(argv + ["SOLVER.BASE_LR", "0.05"]) == 0
+    assert trained[3:] == ["baseline", "long_short"]
+    assert reproduce.main(argv + ["SOLVER.BASE_LR", "0.05", "--rerun"]) == 0
+    assert trained[5:] == ["baseline", "long_short"]
