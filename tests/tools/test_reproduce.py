@@ -1,4 +1,4 @@
-"""projects/multigrid/reproduce.py: argument handling and the files it writes (runs stubbed)."""
+"""projects/multigrid/reproduce.py: argument handling, records and the files it writes (run_variant replaced by a fake that trains nothing)."""
 import importlib.util
 import json
 import os
