@@ -2,15 +2,17 @@
 
 Multigrid training changes the per-device batch from stage to stage and from iteration to
 iteration, while BN should keep seeing ``MULTIGRID.BN_BASE_SIZE`` clips per statistic (Wu et al.,
-2020, section 3.3). :class:`GroupedBatchNorm3d` does that by normalising groups of consecutive
-clips separately; its parameters and buffers are exactly a ``nn.BatchNorm3d``'s, so checkpoints,
-weight init and fvcore's precise BN treat it as a plain BN.
+2020, section 3.3). :class:`GroupedBatchNorm3d` does that by normalising groups of clips
+separately, with one call of the backend's fused batch-norm kernel; its parameters and buffers
+are exactly a ``nn.BatchNorm3d``'s, so checkpoints, weight init and precise BN treat it as a
+plain BN.
 """
 import logging
 from collections.abc import Callable
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from slowfast.utils import distributed
 
@@ -24,11 +26,11 @@ _warned_small_batches: set[tuple[int, int]] = set()
 
 
 class GroupedBatchNorm3d(nn.BatchNorm3d):
-    """BatchNorm3d that, in training, normalises each group of ``group_size`` consecutive clips.
+    """BatchNorm3d that, in training, normalises each group of ``group_size`` clips on its own.
 
     With ``group_size`` None, in eval mode, or when the batch has at most ``group_size`` clips, it
-    is exactly ``nn.BatchNorm3d``. Otherwise the batch is cut into ``batch // group_size`` groups
-    (a remainder joins the last group), each normalised with its own mean and biased variance as
+    is exactly ``nn.BatchNorm3d``. Otherwise the batch makes ``batch // group_size`` groups
+    (strided: see ``_grouped_forward``; a remainder joins the last group), each normalised with its own mean and biased variance as
     if it went through its own BN, and the running statistics move towards the statistics of the
     union of the groups (size-weighted mean; law of total variance, with the unbiased correction
     ``n / (n - 1)`` that ``nn.BatchNorm3d`` applies). ``group_size`` may be changed at any time.
@@ -75,36 +77,38 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         return self._grouped_forward(x)
 
     def _grouped_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise each clip group with its own statistics; update the running stats."""
+        """Normalise each clip group with its own statistics; update the running stats.
+
+        Clip ``i`` of a batch of ``num_groups * group_size`` clips belongs to group
+        ``i % num_groups`` (strided groups, as PySlowFast's SubBatchNorm3d), so the batch viewed
+        as ``(group_size, num_groups * C, T, H, W)`` is one ``F.batch_norm`` call: the backend's
+        fused kernel, no float32 copy of a bf16 input. A remainder of ``r`` clips makes the last
+        ``group_size + r`` clips one more group, normalised by a second call.
+        """
         batch = x.shape[0]
         num_groups = batch // self.group_size
-        group_of_clip = torch.arange(batch, device=x.device).div(
-            self.group_size, rounding_mode="floor"
-        ).clamp_(max=num_groups - 1)
-        # membership[g, i] = 1 if clip i is in group g. Sums through it instead of index_add
-        # and indexing keep forward and backward deterministic on CUDA.
-        membership = (group_of_clip == torch.arange(num_groups, device=x.device)[:, None]).float()
-        clips_per_group = membership.sum(dim=1)
-        values_per_clip = x[0, 0].numel()
-
-        # Statistics in float32 even under autocast, as nn.BatchNorm does.
-        x32 = x.float()
-        elements = (clips_per_group * values_per_clip)[:, None]
-        group_mean = _sum_per_group(membership, x32.sum(dim=(2, 3, 4))) / elements
-        centred = x32 - _expand_to_clips(membership, group_mean)[:, :, None, None, None]
-        group_var = _sum_per_group(membership, centred.square().sum(dim=(2, 3, 4))) / elements
-
-        scale = _expand_to_clips(membership, torch.rsqrt(group_var + self.eps))
-        if self.affine:
-            scale = scale * self.weight.float()
-        y = centred * scale[:, :, None, None, None]
-        if self.affine:
-            y = y + self.bias.float()[None, :, None, None, None]
+        strided_clips = batch if batch % self.group_size == 0 else (num_groups - 1) * self.group_size
+        strided_groups = strided_clips // self.group_size
+        # One split, not two slices: a slice's backward fills a full-size zero gradient.
+        heads = [x] if strided_clips == batch else x.split([strided_clips, batch - strided_clips])
+        parts = [_normalise_strided_groups(heads[0], strided_groups, self.weight, self.bias, self.eps)]
+        if strided_clips < batch:
+            parts.append(_normalise_strided_groups(heads[1], 1, self.weight, self.bias, self.eps))
+        y = parts[0][0] if len(parts) == 1 else torch.cat([part[0] for part in parts])
         if self.track_running_stats:
-            self._update_running_stats(
-                group_mean.detach(), group_var.detach(), clips_per_group, batch * values_per_clip
-            )
-        return y.to(x.dtype)
+            values_per_clip = x[0, 0].numel()
+            # Filled on the device: a tensor built from a Python list would be a host copy.
+            sizes = torch.full((num_groups,), self.group_size, dtype=self.running_mean.dtype, device=x.device)
+            if strided_clips < batch:
+                sizes[-1] = batch - strided_clips
+            group_mean = torch.cat([part[1] for part in parts])
+            # The kernel records unbiased variances; the aggregate needs the biased ones.
+            values = sizes[:, None] * values_per_clip
+            group_var = torch.cat([part[2] for part in parts]) * (values - 1) / values
+            self._update_running_stats(group_mean, group_var, sizes, batch * values_per_clip)
+        if x.is_contiguous(memory_format=torch.channels_last_3d) and not x.is_contiguous():
+            y = y.contiguous(memory_format=torch.channels_last_3d)
+        return y
 
     def _cross_rank_forward(self, x: torch.Tensor, group, num_ranks: int) -> torch.Tensor:
         """Normalise with statistics over the union of the batches of the ``num_ranks`` in ``group``.
@@ -155,14 +159,24 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         self.running_var.lerp_(unbiased_var.to(self.running_var.dtype), factor)
 
 
-def _sum_per_group(membership: torch.Tensor, per_clip: torch.Tensor) -> torch.Tensor:
-    """[G, N] membership and [N, C] per-clip values -> [G, C] sums over each group's clips."""
-    return (membership[:, :, None] * per_clip[None]).sum(dim=1)
-
-
-def _expand_to_clips(membership: torch.Tensor, per_group: torch.Tensor) -> torch.Tensor:
-    """[G, N] membership and [G, C] per-group values -> [N, C], each clip its group's value."""
-    return (membership.t()[:, :, None] * per_group[None]).sum(dim=1)
+def _normalise_strided_groups(
+    x: torch.Tensor, num_groups: int, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Batch-norm clip ``i`` of ``x`` with the statistics of the clips ``j`` where
+    ``j % num_groups == i % num_groups``; returns the output and each group's [G, C] mean and
+    unbiased variance (at least float32, as the kernel keeps them)."""
+    batch, channels = x.shape[:2]
+    stats_dtype = torch.promote_types(x.dtype, torch.float32)
+    group_mean = torch.zeros(num_groups * channels, dtype=stats_dtype, device=x.device)
+    group_var = torch.ones(num_groups * channels, dtype=stats_dtype, device=x.device)
+    folded = x.reshape(batch // num_groups, num_groups * channels, *x.shape[2:])
+    y = F.batch_norm(
+        folded, group_mean, group_var,
+        None if weight is None else weight.repeat(num_groups),
+        None if bias is None else bias.repeat(num_groups),
+        training=True, momentum=1.0, eps=eps,
+    )
+    return y.reshape(x.shape), group_mean.view(num_groups, channels), group_var.view(num_groups, channels)
 
 
 def _warn_small_batch(batch: int, group_size: int) -> None:
@@ -175,13 +189,3 @@ def _warn_small_batch(batch: int, group_size: int) -> None:
         "are computed over these %d clips only (a single process, or too few processes to pool with).",
         batch, group_size, batch,
     )
-
-
-def set_bn_group_size(model: nn.Module, group_size: int | None) -> int:
-    """Set ``group_size`` on every GroupedBatchNorm3d of ``model``; return how many were set."""
-    if group_size is not None and group_size < 1:
-        raise ValueError(f"BN group size must be >= 1 or None, got {group_size}")
-    layers = [m for m in model.modules() if isinstance(m, GroupedBatchNorm3d)]
-    for layer in layers:
-        layer.group_size = group_size
-    return len(layers)

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from slowfast.models.norm import GroupedBatchNorm3d, set_bn_group_size
+from slowfast.models.norm import GroupedBatchNorm3d
 
 CHANNELS = 3
 
@@ -31,38 +31,87 @@ def _clip_batch(n: int) -> torch.Tensor:
     return (torch.randn(n, CHANNELS, 2, 3, 3) * 2 + 1).requires_grad_()
 
 
-@pytest.mark.parametrize(
-    "batch, group_size, bounds",
-    [(8, 4, [0, 4, 8]), (12, 4, [0, 4, 8, 12]), (11, 4, [0, 4, 11]), (5, 2, [0, 2, 5])],
-)
-def test_training_equals_separate_bn_per_group(batch, group_size, bounds):
-    grouped, refs = _grouped_and_reference(group_size, len(bounds) - 1)
+# Clip i of a batch of G * group_size clips is in group i % G; a remainder joins the last group.
+GROUPINGS = [
+    (8, 4, [[0, 2, 4, 6], [1, 3, 5, 7]]),
+    (12, 4, [[0, 3, 6, 9], [1, 4, 7, 10], [2, 5, 8, 11]]),
+    (16, 2, [[j, j + 8] for j in range(8)]),
+    (11, 4, [[0, 1, 2, 3], [4, 5, 6, 7, 8, 9, 10]]),
+    (14, 4, [[0, 2, 4, 6], [1, 3, 5, 7], [8, 9, 10, 11, 12, 13]]),
+    (5, 2, [[0, 1], [2, 3, 4]]),
+]
+
+
+def _per_group_reference(x: torch.Tensor, groups, weight, bias, eps=1e-5):
+    """Each group normalised with its own mean and biased variance, computed directly in float64."""
+    y = torch.empty_like(x, dtype=torch.float64)
+    for members in groups:
+        part = x[members].double()
+        mean = part.mean(dim=(0, 2, 3, 4), keepdim=True)
+        var = part.var(dim=(0, 2, 3, 4), unbiased=False, keepdim=True)
+        normalised = (part - mean) / torch.sqrt(var + eps)
+        y[members] = normalised * weight.double()[:, None, None, None] + bias.double()[:, None, None, None]
+    return y
+
+
+@pytest.mark.parametrize("batch, group_size, groups", GROUPINGS)
+def test_training_equals_direct_per_group_computation(batch, group_size, groups):
+    grouped, _ = _grouped_and_reference(group_size, 0)
     x = _clip_batch(batch)
     y = grouped(x)
-    y_ref = torch.cat([ref(x[lo:hi]) for ref, lo, hi in zip(refs, bounds, bounds[1:])])
-    torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
+    weight = grouped.weight.detach().clone().requires_grad_()
+    bias = grouped.bias.detach().clone().requires_grad_()
+    y_ref = _per_group_reference(x, groups, weight, bias)
+    torch.testing.assert_close(y.double(), y_ref, rtol=1e-5, atol=1e-5)
 
     upstream = torch.randn_like(y)
     grads = torch.autograd.grad(y, [x, grouped.weight, grouped.bias], upstream)
-    ref_params = [p for ref in refs for p in (ref.weight, ref.bias)]
-    ref_grads = torch.autograd.grad(y_ref, [x, *ref_params], upstream)
-    torch.testing.assert_close(grads[0], ref_grads[0], rtol=1e-4, atol=1e-5)
-    # The groups share gamma and beta, so their gradients are the sum over the groups' BNs.
-    torch.testing.assert_close(grads[1], sum(ref_grads[1::2]), rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(grads[2], sum(ref_grads[2::2]), rtol=1e-4, atol=1e-5)
+    ref_grads = torch.autograd.grad(y_ref, [x, weight, bias], upstream.double())
+    for got, expected in zip(grads, ref_grads):
+        torch.testing.assert_close(got.double(), expected.double(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch, group_size, groups", [GROUPINGS[0], GROUPINGS[3]])
+def test_bfloat16_input_stays_bfloat16_and_matches_per_group_computation(batch, group_size, groups):
+    grouped, _ = _grouped_and_reference(group_size, 0)
+    x = _clip_batch(batch).detach().bfloat16()
+    y = grouped(x)
+    assert y.dtype == torch.bfloat16
+    y_ref = _per_group_reference(x, groups, grouped.weight.detach(), grouped.bias.detach())
+    # The statistics are float32; only the output's bf16 rounding (8 bits of mantissa) remains.
+    torch.testing.assert_close(y.double(), y_ref, rtol=2 ** -7, atol=2 ** -7)
+
+
+def test_float64_input_matches_per_group_computation():
+    batch, group_size, groups = GROUPINGS[1]
+    grouped, _ = _grouped_and_reference(group_size, 0)
+    grouped.double()
+    x = _clip_batch(batch).detach().double()
+    y_ref = _per_group_reference(x, groups, grouped.weight.detach(), grouped.bias.detach())
+    torch.testing.assert_close(grouped(x), y_ref, rtol=1e-10, atol=1e-10)
+
+
+def test_channels_last_input_gives_channels_last_output_with_the_same_values():
+    grouped, _ = _grouped_and_reference(4, 0)
+    x = _clip_batch(8).detach()
+    expected = grouped(x)
+    y = grouped(x.contiguous(memory_format=torch.channels_last_3d))
+    assert y.is_contiguous(memory_format=torch.channels_last_3d)
+    torch.testing.assert_close(y, expected, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("momentum", [0.1, 1.0, None])
-def test_running_stats_follow_aggregate_of_groups(momentum):
-    grouped, _ = _grouped_and_reference(group_size=4, num_refs=0, momentum=momentum)
+@pytest.mark.parametrize("batch, group_size, groups", [GROUPINGS[1], GROUPINGS[4]])
+def test_running_stats_follow_aggregate_of_groups(momentum, batch, group_size, groups):
+    grouped, _ = _grouped_and_reference(group_size=group_size, num_refs=0, momentum=momentum)
     start_mean, start_var = grouped.running_mean.clone(), grouped.running_var.clone()
-    x = _clip_batch(11).detach()
+    x = _clip_batch(batch).detach()
     grouped(x)
 
-    groups = [x[:4], x[4:]]  # the remainder of 3 joins the last group
-    sizes = torch.tensor([4.0, 7.0])[:, None]
-    means = torch.stack([g.mean(dim=(0, 2, 3, 4)) for g in groups])
-    variances = torch.stack([g.var(dim=(0, 2, 3, 4), unbiased=False) for g in groups])
+    members = [x[g] for g in groups]
+    sizes = torch.tensor([float(len(g)) for g in groups])[:, None]
+    means = torch.stack([m.mean(dim=(0, 2, 3, 4)) for m in members])
+    variances = torch.stack([m.var(dim=(0, 2, 3, 4), unbiased=False) for m in members])
     mean = (sizes * means).sum(0) / sizes.sum()
     biased_var = (sizes * (variances + (means - mean) ** 2)).sum(0) / sizes.sum()
     n = x.numel() // CHANNELS
@@ -126,11 +175,3 @@ def test_state_dict_is_a_batchnorm3d_state_dict():
 def test_group_size_must_be_positive():
     with pytest.raises(ValueError, match="group_size must be >= 1"):
         GroupedBatchNorm3d(CHANNELS, group_size=0)
-
-
-def test_set_bn_group_size_changes_every_layer():
-    inner = nn.Sequential(GroupedBatchNorm3d(3))
-    model = nn.Sequential(GroupedBatchNorm3d(2), inner, nn.BatchNorm3d(4))
-    assert set_bn_group_size(model, 4) == 2
-    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm3d)]
-    assert [getattr(m, "group_size", "plain") for m in norms] == [4, 4, "plain"]
