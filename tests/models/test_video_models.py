@@ -145,6 +145,9 @@ def test_multigrid_bn_groups_clips_in_the_model(make_tiny_cfg):
     model = build_model(cfg)
     x = _inputs("slow", 4, 4, 32)[0]
     out = model([x])
-    separate = torch.cat([model([x[:2]]), model([x[2:]])])
-    torch.testing.assert_close(out, separate, rtol=1e-4, atol=1e-5)
+    # Clip i is in group i % 2: clips 0 and 2 share their statistics, as do 1 and 3.
+    consecutive_groups = model([x[[0, 2, 1, 3]]])[[0, 2, 1, 3]]
+    groups = torch.stack([model([x[[0, 2]]]), model([x[[1, 3]]])], dim=1).flatten(0, 1)
+    torch.testing.assert_close(out, groups, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(out, consecutive_groups, rtol=1e-4, atol=1e-5)
     assert {m.group_size for m in model.modules() if isinstance(m, GroupedBatchNorm3d)} == {2}
