@@ -2,8 +2,10 @@
 """Measure the data loader, the model and the schedule of a config (tables, or JSON with --json).
 
 python tools/benchmark.py data --cfg FILE [--workers 0,2] [--batch-size 8] [--write-kinetics-like DIR]
-python tools/benchmark.py model --cfg FILE [--batch-sizes 8,16] [--device cpu|cuda]
+python tools/benchmark.py model --cfg FILE [--batch-sizes 8,16] [--device cpu|cuda] [--bn]
                                 [--precisions fp32,bf16] [--memory-formats contiguous,channels_last_3d]
+    (per-device batches follow NUM_GPUS x NUM_SHARDS devices: NUM_SHARDS 8 on one CPU gives
+    the 64-device batches, 1 clip at the full shape and as many FLOPs at every other shape)
 python tools/benchmark.py schedule --cfg FILE --num-clips N [--data-json F --model-json F]
 Trailing KEY VALUE pairs override the config.
 """
@@ -28,6 +30,7 @@ COLUMNS = {
     "data": ("loader", "shape", "batch_size", "num_workers", "clips_per_s", "batches_per_s",
              "decode_s_per_clip", "transform_s_per_clip"),
     "model": ("shape", "batch_size", "device", "precision", "memory_format", "step_s", "clips_per_s",
+              "gflops", "s_per_gflop", "relative_s_per_gflop", "bn_grouped_s", "bn_plain_s", "bn_ratio",
               "peak_memory_mb"),
     "schedule": ("stage", "epochs", "shape", "iterations", "gflops_per_iteration", "total_gflops"),
 }
@@ -80,7 +83,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--num-videos", type=int, default=16, help="data: videos to write")
     parser.add_argument("--batch-sizes", type=_int_list, default=None,
                         help="model: batch sizes (default: each shape's per-device batch in the schedule)")
-    parser.add_argument("--num-steps", type=int, default=3, help="model: timed steps per measurement")
+    parser.add_argument("--num-steps", type=int, default=5,
+                        help="model: timed rounds (one step of every shape each; medians)")
+    parser.add_argument("--bn", action="store_true",
+                        help="model: also time the BN layers alone, grouped (as trained) against plain BN")
     parser.add_argument("--device", default=None, help="model: torch device (default cuda if available)")
     parser.add_argument("--precisions", type=_name_list(PRECISIONS), default=["fp32"],
                         help="model: fp32 and/or bf16 (bf16 autocast, CUDA only)")
@@ -121,7 +127,7 @@ def run(args: argparse.Namespace) -> dict:
         device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         return commands.benchmark_model(
             cfg, args.batch_sizes, args.num_steps, device, shapes=args.shapes, precisions=args.precisions,
-            memory_formats=args.memory_formats,
+            memory_formats=args.memory_formats, with_bn=args.bn,
             on_result=lambda row: print(" ".join(f"{key}={value}" for key, value in row.items()), file=sys.stderr, flush=True),
         )
     data = commands.read_json(args.data_json, "data") if args.data_json else None

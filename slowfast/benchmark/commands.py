@@ -8,7 +8,7 @@ import torch
 from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.data import measure_loader, schedule_shapes, shape_name, time_split, with_split
-from slowfast.benchmark.model import MEMORY_FORMATS, StepResult, time_training_step
+from slowfast.benchmark.model import MEMORY_FORMATS, StepCase, autocast_for, measure_cases
 from slowfast.benchmark.schedule_cost import keeps_up, schedule_costs, summarize
 from slowfast.benchmark.simple_loader import SimpleVideoDataset
 from slowfast.config import load_config
@@ -51,18 +51,22 @@ def benchmark_model(
     cfg: CfgNode, batch_sizes: Optional[Sequence[int]], num_steps: int, device: torch.device,
     shapes: Optional[Sequence[tuple[int, int]]] = None, precisions: Sequence[str] = ("fp32",),
     memory_formats: Sequence[str] = ("contiguous",), on_result: Optional[Callable[[dict], None]] = None,
+    with_bn: bool = False,
 ) -> dict:
-    """Forward+backward seconds per step and peak memory per (frames, crop) of the schedule and batch.
+    """Forward+backward seconds per step and per GFLOP, and peak memory, per (frames, crop) of the
+    schedule and batch; with ``with_bn`` also the BN layers alone, grouped against plain.
 
-    ``shapes`` limits it to some (frames, crop) pairs of the schedule. ``batch_sizes`` None measures each shape at the per-device batch the schedule trains it with
-    (the config's NUM_GPUS x NUM_SHARDS devices), so equal step times mean the schedule keeps
-    every iteration's cost level. Every combination of ``precisions`` ("fp32", "bf16") and
-    ``memory_formats`` ("contiguous", "channels_last_3d") is measured on the same model.
-    ``on_result`` sees each row as soon as it is measured.
+    ``shapes`` limits it to some (frames, crop) pairs of the schedule. ``batch_sizes`` None
+    measures each shape at the per-device batch the schedule trains it with (the config's
+    NUM_GPUS x NUM_SHARDS devices), so equal seconds per GFLOP mean the schedule's FLOP saving
+    becomes time. Steps are timed interleaved over the shapes, ``num_steps`` rounds, medians.
+    ``on_result`` sees each row once its memory format is measured.
     """
     unknown = [name for name in memory_formats if name not in MEMORY_FORMATS]
     if unknown:
         raise ValueError(f"memory formats must be among {sorted(MEMORY_FORMATS)}, got {unknown}")
+    for precision in precisions:
+        autocast_for(precision, device)  # rejects bf16 on CPU before any work
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as in training: each shape is tuned once
     model = build_model(cfg).to(device)
@@ -72,28 +76,29 @@ def benchmark_model(
     if missing:
         raise ValueError(f"shapes {missing} are not in the schedule; it trains "
                          f"{[f'{t}x{c}' for t, c in per_shape]}")
+    cases = [
+        StepCase((num_frames, crop_size), tuple(input_shapes(cfg, num_frames, crop_size)), batch_size, precision)
+        for (num_frames, crop_size), scheduled_batch in per_shape.items()
+        if shapes is None or (num_frames, crop_size) in shapes
+        for precision in precisions
+        for batch_size in batch_sizes or [scheduled_batch]
+    ]
+
+    @lru_cache(maxsize=None)
+    def gflops(shape: tuple[int, int]) -> float:
+        return gflops_per_clip(model, input_shapes(cfg, *shape))
+
     results = []
-    for (num_frames, crop_size), scheduled_batch in per_shape.items():
-        if shapes is not None and (num_frames, crop_size) not in shapes:
-            continue
-        for format_name in memory_formats:
-            model.to(memory_format=MEMORY_FORMATS[format_name])
-            for precision in precisions:
-                for batch_size in batch_sizes or [scheduled_batch]:
-                    step_s, peak = time_training_step(
-                        model, input_shapes(cfg, num_frames, crop_size), batch_size, device,
-                        num_steps, warmup_steps=2 if device.type == "cuda" else 1,
-                        precision=precision, memory_format=MEMORY_FORMATS[format_name],
-                    )
-                    results.append(StepResult(
-                        shape=f"{num_frames}x{crop_size}", num_frames=num_frames, crop_size=crop_size,
-                        batch_size=batch_size, device=str(device), precision=precision,
-                        memory_format=format_name, step_s=step_s, clips_per_s=batch_size / step_s,
-                        peak_memory_mb=peak,
-                    ))
-                    if on_result is not None:
-                        on_result(results[-1].to_json())
-    return {"mode": "model", "results": [result.to_json() for result in results]}
+    for format_name in memory_formats:
+        rows = measure_cases(
+            model, cases, gflops, (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE), device, num_steps,
+            memory_format_name=format_name, with_bn=with_bn, warmup_steps=2 if device.type == "cuda" else 1,
+        )
+        for row in rows:
+            results.append(row.to_json())
+            if on_result is not None:
+                on_result(results[-1])
+    return {"mode": "model", "results": results}
 
 
 def schedule_batch_sizes(schedule: Schedule, num_devices: int) -> dict[tuple[int, int], int]:

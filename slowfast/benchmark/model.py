@@ -1,13 +1,20 @@
-"""Model benchmark: forward + backward seconds per step and peak memory, per clip shape and batch."""
+"""Model benchmark: forward + backward seconds per step, per GFLOP, and of the BN layers alone.
+
+Steps of every measured shape are interleaved (one timed step of each shape per round, medians
+over the rounds), so a burst of machine noise hits all shapes alike and their ratios stay fair.
+"""
 import contextlib
+import statistics
 import time
 import tracemalloc
+from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import nn
 
+from slowfast.models.norm import GroupedBatchNorm3d
 
 PRECISIONS = ("fp32", "bf16")
 MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last_3d": torch.channels_last_3d}
@@ -15,7 +22,7 @@ MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last_3d": tor
 
 @dataclass(frozen=True)
 class StepResult:
-    """Timing of training steps at one input shape and batch size."""
+    """Timing of training steps at one input shape and batch size (medians over the rounds)."""
 
     shape: str
     num_frames: int
@@ -26,70 +33,187 @@ class StepResult:
     memory_format: str
     step_s: float
     clips_per_s: float
+    gflops: float  # forward GFLOPs (multiply-adds) of the whole batch, the schedule's unit
+    s_per_gflop: float
+    relative_s_per_gflop: float  # against the full shape's s_per_gflop (1.0 = as efficient)
     peak_memory_mb: float
+    bn_grouped_s: Optional[float] = None  # the model's BN layers alone, as trained (grouped)
+    bn_plain_s: Optional[float] = None  # the same layers as plain BatchNorm3d over the batch
+    bn_ratio: Optional[float] = None
 
     def to_json(self) -> dict:
         return asdict(self)
 
 
-def _synchronize(device: torch.device) -> None:
+@dataclass(frozen=True)
+class StepCase:
+    """One thing to time: a model at a shape and batch, in a precision and memory format."""
+
+    shape: tuple[int, int]
+    input_shapes: tuple[tuple[int, ...], ...]
+    batch_size: int
+    precision: str
+
+
+def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def time_training_step(
-    model: nn.Module,
-    input_shapes: Sequence[tuple[int, ...]],
-    batch_size: int,
-    device: torch.device,
-    num_steps: int,
-    warmup_steps: int = 1,
-    precision: str = "fp32",
-    memory_format: torch.memory_format = torch.contiguous_format,
-) -> tuple[float, float]:
-    """(mean seconds per forward+backward step, peak memory in MB) on random inputs.
-
-    ``precision`` "bf16" runs the forward under bf16 autocast (CUDA only), as TRAIN.MIXED_PRECISION
-    does; ``memory_format`` applies to the inputs (the model must already be in it).
-
-    Peak memory is the CUDA allocator's peak on GPU and the Python-tracked peak (tracemalloc,
-    which sees torch's CPU allocations only partially) on CPU; compare it only across shapes.
-    """
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+def autocast_for(precision: str, device: torch.device):
+    """bf16 autocast (CUDA only, as TRAIN.MIXED_PRECISION) or nothing for fp32."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "bf16" and device.type != "cuda":
         raise ValueError("bf16 autocast is measured on CUDA only; use --precisions fp32 on CPU")
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+
+
+def training_step(
+    model: nn.Module, case: StepCase, device: torch.device, memory_format: torch.memory_format
+) -> Callable[[], None]:
+    """A forward + backward of ``model`` on fixed random inputs of ``case``."""
     model.train()
     inputs = [
-        torch.randn((batch_size, *shape), device=device).contiguous(memory_format=memory_format)
-        for shape in input_shapes
+        torch.randn((case.batch_size, *shape), device=device).contiguous(memory_format=memory_format)
+        for shape in case.input_shapes
     ]
-    autocast = (torch.autocast(device_type="cuda", dtype=torch.bfloat16) if precision == "bf16"
-                else contextlib.nullcontext())
-    for _ in range(warmup_steps):
-        _step(model, inputs, autocast)
-    _synchronize(device)
+    autocast = autocast_for(case.precision, device)
+
+    def step() -> None:
+        model.zero_grad(set_to_none=True)
+        with autocast:
+            logits = model(inputs)
+        logits.float().sum().backward()
+
+    return step
+
+
+def bn_steps(
+    model: nn.Module, case: StepCase, device: torch.device, memory_format: torch.memory_format
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(grouped, plain): forward + backward of every grouped BN layer of ``model`` alone, on
+    random inputs of the sizes those layers see at ``case``, and of plain BatchNorm3d layers on
+    the same inputs. Layers with the same input size and group size are timed once and counted
+    as many times as they occur."""
+    seen: Counter = Counter()
+    hooks = [
+        layer.register_forward_pre_hook(
+            lambda layer, args: seen.update([(tuple(args[0].shape), args[0].dtype, layer.group_size)])
+        )
+        for layer in model.modules() if isinstance(layer, GroupedBatchNorm3d)
+    ]
+    try:
+        training_step(model, case, device, memory_format)()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    work = []
+    for (shape, dtype, group_size), count in seen.items():
+        x = torch.randn(shape, device=device, dtype=dtype).contiguous(memory_format=memory_format)
+        grouped = GroupedBatchNorm3d(shape[1], group_size=group_size).to(device).train()
+        plain = nn.BatchNorm3d(shape[1]).to(device).train()
+        work.append((x.requires_grad_(), grouped, plain, count))
+
+    def run(use_grouped: bool) -> None:
+        for x, grouped, plain, count in work:
+            for _ in range(count):
+                y = (grouped if use_grouped else plain)(x)
+                y.backward(torch.ones_like(y))
+                x.grad = None
+
+    return (lambda: run(True)), (lambda: run(False))
+
+
+def peak_memory_mb(step: Callable[[], None], device: torch.device) -> float:
+    """Peak memory of one call of ``step``: the CUDA allocator's peak on GPU, the Python-tracked
+    peak (tracemalloc, which sees torch's CPU allocations only partially) on CPU; compare it
+    only across shapes."""
+    synchronize(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    else:
-        tracemalloc.start()
-    start = time.perf_counter()
-    for _ in range(num_steps):
-        _step(model, inputs, autocast)
-    _synchronize(device)
-    seconds = (time.perf_counter() - start) / num_steps
-    if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated(device)
-    else:
-        peak = tracemalloc.get_traced_memory()[1]
+        step()
+        synchronize(device)
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    tracemalloc.start()
+    try:
+        step()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
         tracemalloc.stop()
-    return seconds, peak / 2**20
 
 
-def _step(model: nn.Module, inputs: list[torch.Tensor], autocast) -> None:
-    model.zero_grad(set_to_none=True)
-    with autocast:
-        logits = model(inputs)
-    logits.float().sum().backward()
+def median_seconds_interleaved(
+    steps: dict[str, Callable[[], None]], rounds: int, device: torch.device
+) -> dict[str, float]:
+    """Median seconds of each step over ``rounds`` rounds of one call of every step in turn."""
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    seconds: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            synchronize(device)
+            start = time.perf_counter()
+            step()
+            synchronize(device)
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in seconds.items()}
+
+
+def measure_cases(
+    model: nn.Module,
+    cases: Sequence[StepCase],
+    gflops_per_clip: Callable[[tuple[int, int]], float],
+    full_shape: tuple[int, int],
+    device: torch.device,
+    rounds: int,
+    memory_format_name: str = "contiguous",
+    with_bn: bool = False,
+    warmup_steps: int = 1,
+) -> list[StepResult]:
+    """Time every case (and with ``with_bn`` its BN layers alone), all interleaved per round.
+
+    ``relative_s_per_gflop`` compares each case with the case at ``full_shape`` of the same
+    precision and batch order; when that shape is not among the cases, with the largest one.
+    """
+    memory_format = MEMORY_FORMATS[memory_format_name]
+    model.to(memory_format=memory_format)
+    steps: dict[str, Callable[[], None]] = {}
+    peaks: dict[int, float] = {}
+    for index, case in enumerate(cases):
+        steps[f"model{index}"] = training_step(model, case, device, memory_format)
+        for _ in range(warmup_steps):
+            steps[f"model{index}"]()
+        peaks[index] = peak_memory_mb(steps[f"model{index}"], device)
+        if with_bn:
+            steps[f"grouped{index}"], steps[f"plain{index}"] = bn_steps(model, case, device, memory_format)
+            steps[f"grouped{index}"](), steps[f"plain{index}"]()
+    medians = median_seconds_interleaved(steps, rounds, device)
+    results = []
+    for index, case in enumerate(cases):
+        step_s = medians[f"model{index}"]
+        gflops = gflops_per_clip(case.shape) * case.batch_size
+        bn = {}
+        if with_bn:
+            grouped_s, plain_s = medians[f"grouped{index}"], medians[f"plain{index}"]
+            bn = {"bn_grouped_s": grouped_s, "bn_plain_s": plain_s, "bn_ratio": grouped_s / plain_s}
+        results.append(StepResult(
+            shape=f"{case.shape[0]}x{case.shape[1]}", num_frames=case.shape[0], crop_size=case.shape[1],
+            batch_size=case.batch_size, device=str(device), precision=case.precision,
+            memory_format=memory_format_name, step_s=step_s, clips_per_s=case.batch_size / step_s,
+            gflops=gflops, s_per_gflop=step_s / gflops, relative_s_per_gflop=1.0,
+            peak_memory_mb=peaks[index], **bn,
+        ))
+    return _relative_to_full_shape(results, full_shape)
+
+
+def _relative_to_full_shape(results: list[StepResult], full_shape: tuple[int, int]) -> list[StepResult]:
+    """Each result's s_per_gflop over that of the full shape (same precision)."""
+    relative = []
+    for result in results:
+        peers = [r for r in results if r.precision == result.precision]
+        full = [r for r in peers if (r.num_frames, r.crop_size) == full_shape]
+        reference = full[0] if full else max(peers, key=lambda r: r.num_frames * r.crop_size**2)
+        relative.append(StepResult(**{**result.to_json(),
+                                      "relative_s_per_gflop": result.s_per_gflop / reference.s_per_gflop}))
+    return relative

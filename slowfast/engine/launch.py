@@ -8,11 +8,12 @@ from fvcore.common.config import CfgNode
 from slowfast.datasets.errors import DataError
 from slowfast.engine.checkpoint import CheckpointError
 from slowfast.engine.context import RunContext
+from slowfast.engine.time_split import timed
 from slowfast.engine.trainer import NonFiniteLossError, Trainer
 from slowfast.utils import distributed
 from slowfast.utils.distributed import ProcessPlace
 from slowfast.utils.env import seed_everything, select_device
-from slowfast.utils.logging import get_logger, setup_logging
+from slowfast.utils.logging import get_logger, log_json_stats, setup_logging
 
 logger = get_logger(__name__)
 
@@ -95,22 +96,35 @@ def _run_worker(cfg: CfgNode, place: ProcessPlace, init_method: str) -> dict:
 def _run_in_process(cfg: CfgNode, ctx: RunContext) -> dict:
     """Rank 0 prepares the output folder and data while the others wait; then every rank runs."""
     setup_logging(cfg.OUTPUT_DIR, rank=ctx.rank)
-    if ctx.is_main:
-        prepare_output_dir(cfg)
-        prepare_data(cfg)
-    distributed.barrier()  # the others wait for the output folder and data
+    seconds = dict.fromkeys(("data_prep", "setup", "train", "test"), 0.0)
+    with _timing(seconds, "data_prep"):
+        if ctx.is_main:
+            prepare_output_dir(cfg)
+            prepare_data(cfg)
+        distributed.barrier()  # the others wait for the output folder and data
     logger.info(f"running on {ctx.device} (rank {ctx.rank} of {ctx.world_size}); "
                 f"config written to {os.path.join(cfg.OUTPUT_DIR, 'config.yaml')}")
     results: dict = {}
     if cfg.TRAIN.ENABLE:
         seed_everything(cfg.RNG_SEED + ctx.rank)
-        results["val"] = Trainer(cfg, ctx).fit()
+        with _timing(seconds, "setup"):
+            trainer = Trainer(cfg, ctx)
+        with _timing(seconds, "train"):
+            results["val"] = trainer.fit()
     if cfg.TEST.ENABLE:
         from slowfast.engine.tester import run_test
 
         seed_everything(cfg.RNG_SEED + ctx.rank)
-        results["test"] = run_test(cfg, ctx)
+        with _timing(seconds, "test"):
+            results["test"] = run_test(cfg, ctx)
+    # Data preparation (dataset generation), building (model, datasets, loaders), training, test.
+    log_json_stats({"_type": "run_time", **{f"{name}_s": round(value, 3) for name, value in seconds.items()}},
+                   cfg.OUTPUT_DIR if ctx.is_main else None)
     return results
+
+
+def _timing(seconds: dict, name: str):
+    return timed(lambda elapsed: seconds.__setitem__(name, seconds[name] + elapsed))
 
 
 def prepare_output_dir(cfg: CfgNode) -> None:

@@ -17,6 +17,7 @@ from slowfast.engine.data_time import EpochDataTimer, describe_data_time
 from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, memory_format, unwrap
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.meters import format_eta
+from slowfast.engine.time_split import TimeSplit, format_time_split
 from slowfast.engine.train_stats import RunningSums, top1_correct
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.engine.optimizer import build_optimizer, set_lr
@@ -88,6 +89,7 @@ class Trainer:
         self.start_batch, self.resumed_sums = 0, None
         self.last_timer = run_state.CheckpointTimer(cfg.TRAIN.CHECKPOINT_MINUTES)
         self.failed_videos = FailedVideoCounter(cfg.DATA.MAX_FAILED_SHARE)
+        self.time_split = TimeSplit()
 
     def fit(self) -> dict:
         """Resume or initialise, then train every remaining epoch; returns the last val stats."""
@@ -95,28 +97,47 @@ class Trainer:
         self._restore()
         val_stats: dict = {}
         for epoch in range(self.start_epoch, self.schedule.max_epoch):
+            stage = self.schedule.stage_at(epoch).index
             self.train_epoch(epoch)
             evaluate = self.schedule.is_eval_epoch(epoch)
             save = self.schedule.is_checkpoint_epoch(epoch)
             if (evaluate or save) and self.cfg.BN.USE_PRECISE_STATS:
-                self._precise_bn(epoch)
+                with self.time_split.timing(stage, "precise_bn"):
+                    self._precise_bn(epoch)
             if evaluate:
-                val_stats = self.validate(epoch)
-            # Saved after validation, so the checkpoint holds this epoch's best_top1 and the RNG
-            # state the next epoch starts from (the eval loader draws from the global generator).
-            rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state()) if save else None
-            if save and self.ctx.is_main:
-                path = ckpt.save_checkpoint(
-                    self.cfg.OUTPUT_DIR, epoch, unwrap(self.model), self.optimizer,
-                    self.cfg.dump(), dict(self.state), rng_state=rng_state,
-                )
-                logger.info(f"saved checkpoint {path}")
+                with self.time_split.timing(stage, "val"):
+                    val_stats = self.validate(epoch)
             if save:
-                distributed.barrier()  # the others may read it next (test, resume)
-                if self.ctx.is_main:
-                    run_state.prune_epoch_checkpoints(self.cfg.OUTPUT_DIR, self.cfg.TRAIN.CHECKPOINT_KEEP)
+                with self.time_split.timing(stage, "checkpoint"):
+                    self._save_epoch_checkpoint(epoch)
+        self._log_time_split()
         self.writer.close()
         return val_stats
+
+    def _save_epoch_checkpoint(self, epoch: int) -> None:
+        """Saved after validation, so the checkpoint holds this epoch's best_top1 and the RNG state
+        the next epoch starts from (the eval loader draws from the global generator)."""
+        rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state())
+        if self.ctx.is_main:
+            path = ckpt.save_checkpoint(
+                self.cfg.OUTPUT_DIR, epoch, unwrap(self.model), self.optimizer,
+                self.cfg.dump(), self._trainer_state(), rng_state=rng_state,
+            )
+            logger.info(f"saved checkpoint {path}")
+        distributed.barrier()  # the others may read it next (test, resume)
+        if self.ctx.is_main:
+            run_state.prune_epoch_checkpoints(self.cfg.OUTPUT_DIR, self.cfg.TRAIN.CHECKPOINT_KEEP)
+
+    def _trainer_state(self) -> dict:
+        """What a checkpoint keeps of the trainer: counters, best metric, the time split so far."""
+        return {**self.state, "time_split": self.time_split.state_dict()}
+
+    def _log_time_split(self) -> None:
+        records = self.time_split.records()
+        for record in records:
+            log_json_stats(record, self._stats_dir())
+        if self.ctx.is_main and records:
+            logger.info("seconds per multigrid stage (share of the stage):\n" + format_time_split(records))
 
     def train_epoch(self, epoch: int) -> None:
         """One pass over the sampler's batches for this epoch's stage."""
@@ -129,10 +150,13 @@ class Trainer:
         self.model.train()
         data_time, tic, last_log = 0.0, time.perf_counter(), time.perf_counter()
         epoch_timer = EpochDataTimer()
+        stage = self.schedule.stage_at(epoch).index
         for it, (clips, labels, used_videos) in enumerate(self.train_loader, start=start_batch):
             waited = time.perf_counter() - tic
             data_time += waited
             epoch_timer.add_wait(waited)
+            self.time_split.add(stage, "data", waited)
+            ready = tic + waited
             where = f"epoch {epoch + 1}, iteration {it + 1}"
             self.failed_videos.check_batch(next(requested_batches), used_videos, where)
             lr = self.schedule.lr_at(epoch + it / num_batches)
@@ -149,6 +173,7 @@ class Trainer:
                 self.state["global_iter"] += 1
                 self.state["samples_seen"] += clips.shape[0] * self.ctx.world_size
                 tic = time.perf_counter()
+                self.time_split.add(stage, "step", tic - ready)
                 continue
             correct = None if self.cfg.DATA.MULTI_LABEL else top1_correct(logits, labels)
             for sums in (window, epoch_total):
@@ -169,8 +194,10 @@ class Trainer:
                 log_json_stats(stats, self._stats_dir())
                 self.writer.add_scalars({"Train/loss": stats["loss"], "Train/lr": lr}, self.state["global_iter"])
                 window, data_time, last_log = RunningSums(self.ctx.device), 0.0, time.perf_counter()
+            self.time_split.add(stage, "step", time.perf_counter() - ready)
             if self._last_checkpoint_due():
-                self._save_last(epoch, it + 1, epoch_total)
+                with self.time_split.timing(stage, "checkpoint"):
+                    self._save_last(epoch, it + 1, epoch_total)
             tic = time.perf_counter()
         log_json_stats(
             {"_type": "train_epoch", **self._position(epoch), **epoch_total.means(), "lr": lr,
@@ -284,7 +311,7 @@ class Trainer:
             run_state.save_last_checkpoint(
                 self.cfg.OUTPUT_DIR, epoch, next_batch,
                 {**epoch_total.state(), "skipped_videos": self.failed_videos.epoch_count}, unwrap(self.model),
-                self.optimizer, self.cfg.dump(), dict(self.state), rng_state=rng_state,
+                self.optimizer, self.cfg.dump(), self._trainer_state(), rng_state=rng_state,
             )
         self.last_timer.reset()
 
@@ -295,7 +322,9 @@ class Trainer:
         if resumed is not None:
             self.start_epoch, self.start_batch = resumed["epoch"], resumed["start_batch"]
             self.resumed_sums = resumed["epoch_sums"]
-            self.state.update(resumed["trainer_state"])
+            trainer_state = dict(resumed["trainer_state"])
+            self.time_split.load_state_dict(trainer_state.pop("time_split", {}))
+            self.state.update(trainer_state)
             if resumed["rng_state"] is not None:
                 ckpt.restore_rng_state(distributed.rng_state_of_this_rank(resumed["rng_state"]))
             if self.start_batch:

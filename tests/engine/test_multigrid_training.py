@@ -90,6 +90,18 @@ def test_multigrid_run_follows_its_schedule(make_cfg, read_stats, mode):
     eval_due = [e for e in range(schedule.max_epoch) if schedule.is_eval_epoch(e)]
     assert evaluated == [f"{e + 1}/{schedule.max_epoch}" for e in eval_due]
 
+    split = read_stats(cfg.OUTPUT_DIR, "time_split")
+    assert [r["stage"] for r in split] == sorted({schedule.stage_at(e).index for e in range(schedule.max_epoch)})
+    for record in split:
+        epochs = [e for e in range(schedule.max_epoch) if schedule.stage_at(e).index == record["stage"]]
+        assert record["step_s"] > 0 and record["data_s"] > 0 and record["compile_s"] == 0
+        assert (record["val_s"] > 0) == any(schedule.is_eval_epoch(e) for e in epochs)
+        assert (record["checkpoint_s"] > 0) == any(schedule.is_checkpoint_epoch(e) for e in epochs)
+        parts = sum(value for key, value in record.items() if key.endswith("_s") and key != "total_s")
+        assert record["total_s"] == pytest.approx(parts, abs=0.01)
+    (run_time,) = read_stats(cfg.OUTPUT_DIR, "run_time")
+    assert run_time["train_s"] >= sum(r["total_s"] for r in split) and run_time["test_s"] == 0
+
 
 class Interrupted(Exception):
     """Stands for a run killed between two epochs."""
@@ -168,6 +180,9 @@ def test_run_resumed_inside_a_stage_and_at_a_stage_change_repeats_the_uninterrup
     for kind in ("train_iter", "train_epoch", "val_epoch"):
         expected = without_timing(read_stats(whole.OUTPUT_DIR, kind))
         assert without_timing(read_stats(resumed.OUTPUT_DIR, kind)) == expected, kind
+    # The time split comes back from the checkpoints: the last attempt reports every stage.
+    stages = [r["stage"] for r in read_stats(whole.OUTPUT_DIR, "time_split")]
+    assert [r["stage"] for r in read_stats(resumed.OUTPUT_DIR, "time_split")] == stages == [0, 1, 2, 3, 4]
     last = schedule.max_epoch - 1
     whole_state = torch.load(ckpt.checkpoint_path(whole.OUTPUT_DIR, last), weights_only=True)["model_state"]
     resumed_state = torch.load(ckpt.checkpoint_path(resumed.OUTPUT_DIR, last), weights_only=True)["model_state"]

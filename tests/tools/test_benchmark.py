@@ -99,6 +99,25 @@ def test_model_mode_defaults_to_the_schedules_per_device_batch_of_each_shape(ben
     # Long cycle over 16 frames x 32 px: 4x23 (x8 batch), 8x23 (x4), 8x32 (x2), 16x32 (x1).
     assert [(row["shape"], row["batch_size"]) for row in report["results"]] == [
         ("4x23", 16), ("8x23", 8), ("8x32", 4), ("16x32", 2)]
+    rows = report["results"]
+    for row in rows:
+        assert row["gflops"] > 0 and row["s_per_gflop"] == pytest.approx(row["step_s"] / row["gflops"])
+        assert row["relative_s_per_gflop"] == pytest.approx(row["s_per_gflop"] / rows[-1]["s_per_gflop"])
+    assert rows[-1]["relative_s_per_gflop"] == 1.0
+    # Per-device batches scale with the shape, so every step costs about the same FLOPs.
+    assert max(row["gflops"] for row in rows) / min(row["gflops"] for row in rows) < 1.4
+
+
+def test_model_mode_times_the_bn_layers_grouped_and_plain(bench_tool, capsys, repo_root):
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18_MG.yaml")
+    report = _run_json(bench_tool, capsys, [
+        "model", "--cfg", cfg, "--num-steps", "2", "--device", "cpu", "--bn", "--shapes", "4x23,16x32", *TINY,
+        "TRAIN.BATCH_SIZE", "2", "MULTIGRID.SHORT_CYCLE", "False", "MULTIGRID.BN_BASE_SIZE", "2"])
+    rows = report["results"]
+    assert [row["shape"] for row in rows] == ["4x23", "16x32"]
+    for row in rows:
+        assert row["bn_grouped_s"] > 0 and row["bn_plain_s"] > 0
+        assert row["bn_ratio"] == pytest.approx(row["bn_grouped_s"] / row["bn_plain_s"])
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -119,3 +138,15 @@ def test_bad_arguments_are_rejected_with_a_message(bench_tool, capsys, argv, mes
 def test_a_missing_config_is_an_error_not_a_traceback(bench_tool, capsys):
     assert bench_tool.main(["model", "--cfg", "missing.yaml"]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+
+
+def test_interleaved_timing_takes_medians_over_rounds(monkeypatch):
+    from slowfast.benchmark import model as model_bench
+
+    calls = []
+    clock = iter([0.0, 1.0, 1.0, 3.0, 3.0, 4.0, 4.0, 9.0, 9.0, 10.0, 10.0, 12.0])
+    monkeypatch.setattr(model_bench.time, "perf_counter", lambda: next(clock))
+    steps = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    medians = model_bench.median_seconds_interleaved(steps, 3, model_bench.torch.device("cpu"))
+    assert calls == ["a", "b"] * 3
+    assert medians == {"a": 1.0, "b": 2.0}  # a: 1, 1, 1; b: 2, 5, 2
