@@ -183,6 +183,11 @@ _C.DATA.ENSEMBLE_METHOD = "sum"
 _C.DATA.REVERSE_INPUT_CHANNEL = False
 # Largest share of failed videos in a training batch before the run stops (0..1).
 _C.DATA.MAX_FAILED_SHARE = 0.5
+# Decode each split's videos once, before training, into memory (shared by the loader workers)
+# up to this many GB per split; clips are then cut from memory, so a small multigrid shape costs
+# its frames rather than a decode. 0 turns it off. Videos past the budget decode from file.
+# Kinetics-format lists only (kinetics, synthetic).
+_C.DATA.DECODED_CACHE_GB = 0.0
 
 # ---------------------------------------------------------------------------- #
 # Bundled synthetic dataset (generated on first use when DATA.PATH_TO_DATA_DIR is empty)

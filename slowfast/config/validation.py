@@ -80,6 +80,10 @@ def _check_data(cfg: CfgNode) -> None:
     _one_of(cfg.TEST.NUM_SPATIAL_CROPS, (1, 3), "TEST.NUM_SPATIAL_CROPS")
     _require(cfg.TEST.NUM_ENSEMBLE_VIEWS >= 1, f"TEST.NUM_ENSEMBLE_VIEWS must be >= 1, got {cfg.TEST.NUM_ENSEMBLE_VIEWS}")
     _require(0.0 <= cfg.DATA.MAX_FAILED_SHARE <= 1.0, f"DATA.MAX_FAILED_SHARE must be in [0, 1], got {cfg.DATA.MAX_FAILED_SHARE}")
+    _require(cfg.DATA.DECODED_CACHE_GB >= 0, f"DATA.DECODED_CACHE_GB must be >= 0 (0 turns the cache off), got {cfg.DATA.DECODED_CACHE_GB}")
+    _require(cfg.DATA.DECODED_CACHE_GB == 0 or cfg.TRAIN.DATASET.lower() in ("kinetics", "synthetic"),
+             f"DATA.DECODED_CACHE_GB caches decoded videos of kinetics-format lists; TRAIN.DATASET is "
+             f"{cfg.TRAIN.DATASET!r}: set DATA.DECODED_CACHE_GB 0")
     _require(cfg.DATA_LOADER.NUM_WORKERS >= 0, f"DATA_LOADER.NUM_WORKERS must be >= 0, got {cfg.DATA_LOADER.NUM_WORKERS}")
     if cfg.DATA.MULTI_LABEL:
         _require(cfg.MODEL.LOSS_FUNC == "bce_logit", "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")

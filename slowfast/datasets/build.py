@@ -57,6 +57,8 @@ def dataset_options(cfg: CfgNode) -> DatasetOptions:
         random_flip=cfg.DATA.RANDOM_FLIP,
         inverse_uniform_scale=cfg.DATA.INV_UNIFORM_SAMPLE,
         multi_thread_decode=cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
+        decoded_cache_gb=cfg.DATA.DECODED_CACHE_GB,
+        num_workers=cfg.DATA_LOADER.NUM_WORKERS,
         seed=cfg.RNG_SEED,
     )
 

@@ -3,6 +3,7 @@ import numpy as np
 
 from slowfast.datasets.clip_dataset import ClipDataset
 from slowfast.datasets.decoder import clip_frame_indices, decode_clip, ensemble_view_start, random_start
+from slowfast.datasets.frame_cache import DecodedVideoCache
 from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.video_list import read_video_list
 from slowfast.multigrid.shape import ClipShape
@@ -21,6 +22,12 @@ class Kinetics(ClipDataset):
         self._paths, self._labels = read_video_list(
             data_dir, split, options.separator, options.num_classes, options.path_prefix
         )
+        self._decoded = DecodedVideoCache({})
+        if options.decoded_cache_gb > 0:
+            self._decoded = DecodedVideoCache.fill(
+                [str(path) for path in self._paths], int(options.decoded_cache_gb * 2**30),
+                options.num_workers, name=self.source,
+            )
 
     @property
     def num_videos(self) -> int:
@@ -53,4 +60,7 @@ class Kinetics(ClipDataset):
         def choose_indices(info):
             return clip_frame_indices(info.frame_count, info.fps, num_frames, sampling_rate, target_fps, start_fraction)
 
+        cached = self._decoded.clip(video, choose_indices)
+        if cached is not None:
+            return cached
         return decode_clip(self.video_path(video), choose_indices, self.options.multi_thread_decode)

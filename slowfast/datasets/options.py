@@ -22,6 +22,8 @@ class DatasetOptions:
     random_flip: bool = True  # DATA.RANDOM_FLIP
     inverse_uniform_scale: bool = False  # DATA.INV_UNIFORM_SAMPLE
     multi_thread_decode: bool = False  # DATA_LOADER.ENABLE_MULTI_THREAD_DECODE
+    decoded_cache_gb: float = 0.0  # DATA.DECODED_CACHE_GB
+    num_workers: int = 0  # DATA_LOADER.NUM_WORKERS: also the processes that fill the decoded cache
     seed: int = 0  # RNG_SEED
 
     def __post_init__(self):

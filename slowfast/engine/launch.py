@@ -111,6 +111,7 @@ def _run_in_process(cfg: CfgNode, ctx: RunContext) -> dict:
             trainer = Trainer(cfg, ctx)
         with _timing(seconds, "train"):
             results["val"] = trainer.fit()
+        del trainer  # its datasets' decoded frames and loader workers are not needed to test
     if cfg.TEST.ENABLE:
         from slowfast.engine.tester import run_test
 

@@ -1,0 +1,88 @@
+"""DecodedVideoCache: whole videos decoded once; cached clips equal decoded ones, budget and failures."""
+import dataclasses
+import logging
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from slowfast.datasets.decoder import clip_frame_indices, decode_clip
+from slowfast.datasets.frame_cache import DecodedVideoCache, decode_whole_video
+from slowfast.datasets.kinetics import Kinetics
+from slowfast.datasets.options import DatasetOptions
+from slowfast.multigrid.shape import ClipShape
+
+OPTIONS = DatasetOptions(num_classes=3, num_frames=4, sampling_rate=2, train_jitter_scales=(32, 40),
+                         train_crop_size=32, test_crop_size=32, num_ensemble_views=3, num_spatial_crops=3, seed=5)
+EVERY_FRAME = lambda info: np.arange(info.frame_count)  # noqa: E731
+SHAPES = [ClipShape(2, 24, (2, 4), (28, 36)), ClipShape(8, 32, (1, 2), (32, 40))]
+
+
+@pytest.fixture()
+def data_dir(tmp_path, index_video):
+    """Three copies of the index video (labels 0, 1, 2) in every split."""
+    os.makedirs(tmp_path / "clips")
+    for name in ("a", "b", "c"):
+        shutil.copy(index_video, tmp_path / "clips" / f"{name}.mp4")
+    for split in ("train", "val", "test"):
+        (tmp_path / f"{split}.csv").write_text("clips/a.mp4 0\nclips/b.mp4 1\nclips/c.mp4 2\n")
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("indices", [[0, 1, 2], [5, 5, 17, 30], [40, 59], [55, 59, 59, 59]])
+def test_cached_clip_is_the_decoded_clip(index_video, frame_numbers, indices):
+    frames, info = decode_whole_video(index_video)
+    assert (len(frames), info.frame_count, info.fps) == (60, 60, 30.0)
+    assert frame_numbers(frames) == list(range(60))
+    cache = DecodedVideoCache({0: (frames, info)})
+    expected = decode_clip(index_video, lambda _: np.array(indices))
+    assert np.array_equal(cache.clip(0, lambda _: np.array(indices)), expected)
+    assert cache.clip(1, lambda _: np.array(indices)) is None
+
+
+def test_clip_from_metadata_is_the_decoded_clip(index_video):
+    cache = DecodedVideoCache({0: decode_whole_video(index_video)})
+
+    def choose(info):
+        return clip_frame_indices(info.frame_count, info.fps, 16, 8, 30.0, 0.7)  # runs past the end
+
+    assert np.array_equal(cache.clip(0, choose), decode_clip(index_video, choose))
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_cached_dataset_gives_the_same_items(data_dir, split):
+    plain = Kinetics(data_dir, split, OPTIONS)
+    cached = Kinetics(data_dir, split, dataclasses.replace(OPTIONS, decoded_cache_gb=1.0))
+    items = [(i, shape, epoch) for i in range(3) for shape in SHAPES for epoch in (0, 1)] if split == "train" \
+        else range(len(plain))
+    for item in items:
+        expected, got = plain[item], cached[item]
+        assert torch.equal(expected[0], got[0]) and expected[1:] == got[1:], item
+
+
+def test_fill_with_processes_equals_fill_in_process(data_dir):
+    paths = [os.path.join(data_dir, "clips", f"{name}.mp4") for name in "abc"]
+    serial = DecodedVideoCache.fill(paths, 2**30, 0, "serial")
+    forked = DecodedVideoCache.fill(paths, 2**30, 2, "forked")
+    assert len(serial) == len(forked) == 3 and serial.num_bytes == forked.num_bytes == 3 * 60 * 48 * 64 * 3
+    for video in range(3):
+        assert np.array_equal(serial.clip(video, EVERY_FRAME), forked.clip(video, EVERY_FRAME))
+
+
+def test_budget_and_broken_videos_leave_videos_to_the_decoder(data_dir, caplog):
+    with open(os.path.join(data_dir, "clips", "a.mp4"), "w") as handle:
+        handle.write("not a video")
+    paths = [os.path.join(data_dir, "clips", f"{name}.mp4") for name in "abc"]
+    one_video = 60 * 48 * 64 * 3
+    with caplog.at_level(logging.INFO, logger="slowfast.datasets.frame_cache"):
+        cache = DecodedVideoCache.fill(paths, one_video + 1, 0, "train.csv")
+    assert len(cache) == 1 and cache.clip(1, EVERY_FRAME) is not None and cache.clip(2, EVERY_FRAME) is None
+    message = caplog.records[-1].getMessage()
+    assert "decoded 1 of the 3 videos of train.csv" in message
+    assert "1 did not fit in DATA.DECODED_CACHE_GB" in message and "1 could not be decoded" in message
+    # The broken video still fails where clips are made: logged and replaced as without the cache.
+    dataset = Kinetics(data_dir, "train", dataclasses.replace(OPTIONS, decoded_cache_gb=1.0))
+    clip, label, used = dataset[(0, SHAPES[0], 0)]
+    assert used in (1, 2) and label == used
