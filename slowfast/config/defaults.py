@@ -41,6 +41,10 @@ _C.TRAIN.MIXED_PRECISION = False
 # Keep conv weights and activations in channels_last_3d (NDHWC) memory format; with bf16 on
 # recent GPUs this lets cuDNN use its tensor-core kernels without layout conversions.
 _C.TRAIN.CHANNELS_LAST = False
+# torch.compile the model: one static graph per training shape of the schedule (the recompile
+# limit is sized to it), compiled at the shape's first step; that time is logged per shape and
+# counted in the time split's "compile" column, so it is part of the run's wall clock.
+_C.TRAIN.COMPILE = False
 # What a NaN or infinite loss does: "stop" the run (checked when logged), or "skip" the step
 # (checked every iteration, one host sync each) with a warning naming iteration, stage and shape.
 _C.TRAIN.NON_FINITE_LOSS = "stop"

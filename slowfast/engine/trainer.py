@@ -12,6 +12,7 @@ from slowfast.datasets.loader import build_eval_loader, build_train_loader
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import run_state
 from slowfast.engine.caffe2_weights import load_pretrained_weights
+from slowfast.engine.compile import compile_model, training_batch_shapes
 from slowfast.engine.data_health import FailedVideoCounter
 from slowfast.engine.data_time import EpochDataTimer, describe_data_time
 from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, memory_format, unwrap
@@ -62,6 +63,14 @@ class Trainer:
             weight_decay=cfg.SOLVER.WEIGHT_DECAY, bn_weight_decay=cfg.BN.WEIGHT_DECAY,
         )
         self.loss_fn = build_loss(cfg.MODEL.LOSS_FUNC)
+        # Batch shapes the compiled model has met; None when TRAIN.COMPILE is off.
+        self.compiled_shapes: set[tuple[int, ...]] | None = None
+        if cfg.TRAIN.COMPILE:
+            shapes = training_batch_shapes(self.schedule, ctx.world_size)
+            limit = compile_model(unwrap(self.model), len(shapes))
+            self.compiled_shapes = set()
+            logger.info(f"TRAIN.COMPILE: {len(shapes)} training shapes, each compiled at its first step "
+                        f"(recompile limit {limit})")
         self.prepare = InputPreparer(cfg, ctx.device)
         self.autocast = _autocast(cfg, ctx.device)
         self.train_set = build_dataset(cfg, "train")
@@ -173,7 +182,7 @@ class Trainer:
                 self.state["global_iter"] += 1
                 self.state["samples_seen"] += clips.shape[0] * self.ctx.world_size
                 tic = time.perf_counter()
-                self.time_split.add(stage, "step", tic - ready)
+                self._record_step(stage, clips.shape, tic - ready)
                 continue
             correct = None if self.cfg.DATA.MULTI_LABEL else top1_correct(logits, labels)
             for sums in (window, epoch_total):
@@ -194,7 +203,7 @@ class Trainer:
                 log_json_stats(stats, self._stats_dir())
                 self.writer.add_scalars({"Train/loss": stats["loss"], "Train/lr": lr}, self.state["global_iter"])
                 window, data_time, last_log = RunningSums(self.ctx.device), 0.0, time.perf_counter()
-            self.time_split.add(stage, "step", time.perf_counter() - ready)
+            self._record_step(stage, clips.shape, time.perf_counter() - ready)
             if self._last_checkpoint_due():
                 with self.time_split.timing(stage, "checkpoint"):
                     self._save_last(epoch, it + 1, epoch_total)
@@ -241,6 +250,15 @@ class Trainer:
             self.state["global_iter"],
         )
         return stats
+
+    def _record_step(self, stage: int, batch_shape: torch.Size, seconds: float) -> None:
+        """Count a step's seconds; with TRAIN.COMPILE, a shape's first step counts as compile time."""
+        if self.compiled_shapes is None or tuple(batch_shape) in self.compiled_shapes:
+            self.time_split.add(stage, "step", seconds)
+            return
+        self.compiled_shapes.add(tuple(batch_shape))
+        self.time_split.add(stage, "compile", seconds)
+        logger.info(f"compiled the model for batch shape {tuple(batch_shape)}: {seconds:.1f} s (its first step)")
 
     def _position(self, epoch: int) -> dict:
         stage = self.schedule.stage_at(epoch)
