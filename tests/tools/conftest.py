@@ -56,8 +56,8 @@ LAST_CHECKPOINT = "checkpoints/checkpoint_epoch_00004.pyth"
 def training_env() -> dict[str, str]:
     """The environment of every launched process: this checkout's package, one thread per process
     (thread counts change float sums, so runs compared bit for bit must agree on it)."""
-    return {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-            "OMP_NUM_THREADS": "1"}
+    python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": python_path, "OMP_NUM_THREADS": "1"}
 
 
 class TwoRankRun:
@@ -123,13 +123,10 @@ def torchrun_two_processes(tmp_path_factory, two_rank_run) -> Path:
 # --- A real one-node SLURM cluster (.ci/slurm_cluster.sh) ---
 
 CLUSTER_SCRIPT = REPO_ROOT / ".ci" / "slurm_cluster.sh"
-PARTITION = "ci"  # the script's partition
 
 
 class SlurmCluster:
     """Clients of the cluster the script started in ``folder``: submit, query, signal, requeue."""
-
-    partition = PARTITION
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder

@@ -13,7 +13,8 @@ pytest.importorskip("submitit")
 
 
 def submit_args(run, output: Path, tasks: int, **changes) -> list[str]:
-    """The command-line arguments of tools/submit_slurm.py, as GETTING_STARTED.md shows them."""
+    """The command-line arguments of tools/submit_slurm.py, as GETTING_STARTED.md shows them
+    (partition "ci" is the cluster's only one)."""
     return ["--cfg", str(run.config), "--partition", "ci", "--nodes", "1", "--gpus-per-node", "0",
             "--tasks-per-node", str(tasks), "--cpus-per-task", "1", "--time", "0.25", "--name", "ci",
             *run.overrides(output, **changes)]
