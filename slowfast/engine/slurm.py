@@ -4,12 +4,17 @@ SLURM (or submitit's local executor) starts ``nodes x tasks_per_node`` tasks; ea
 torch.distributed variables submitit derives from SLURM (MASTER_ADDR/PORT, RANK, WORLD_SIZE,
 LOCAL_RANK) and joins by env://, exactly as under torchrun. On preemption or timeout submitit
 calls :meth:`TrainingJob.checkpoint`, which requeues the same job; the run resumes from the last
-checkpoint in OUTPUT_DIR (TRAIN.AUTO_RESUME is forced on).
+checkpoint in OUTPUT_DIR (TRAIN.AUTO_RESUME is forced on). A run stopped by bad inputs (config,
+data, checkpoint) prints one ``error: ...`` line to the task's stderr log and exits 2, so SLURM
+marks the job FAILED.
 """
+import os
+import sys
 from collections.abc import Sequence
 
-from slowfast.config import load_config
-from slowfast.engine.launch import run
+import slowfast
+from slowfast.config import ConfigError, load_config
+from slowfast.engine.launch import exit_code_for, run
 
 
 def _submitit():
@@ -30,8 +35,18 @@ class TrainingJob:
     def __call__(self) -> dict:
         submitit = _submitit()
         # All GPUs stay visible: the process picks cuda:LOCAL_RANK itself (select_device).
-        submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False, overwrite=True)
-        return run(load_config(self.cfg_file, self.user_overrides + ["TRAIN.AUTO_RESUME", "True"]))
+        place = submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False, overwrite=True)
+        print(f"job {os.environ.get('SLURM_JOB_ID', '(local)')}: rank {place.rank} of {place.world_size}, "
+              f"local rank {place.local_rank}, rendezvous at {place.master_addr}:{place.master_port}", flush=True)
+        try:
+            return run(load_config(self.cfg_file, self.user_overrides + ["TRAIN.AUTO_RESUME", "True"]))
+        except Exception as err:
+            code = 2 if isinstance(err, ConfigError) else exit_code_for(err)
+            if code is None:
+                raise  # a bug: submitit logs the traceback
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            # SystemExit, unlike an exception, passes submitit's handler: no traceback, exit status 2.
+            raise SystemExit(code) from None
 
     def checkpoint(self, *args, **kwargs):
         """Requeue this job (called by submitit on preemption or timeout)."""
@@ -53,7 +68,11 @@ def build_executor(
                                    timeout_min=timeout_min)
         return executor
     executor = submitit.AutoExecutor(folder=log_folder, cluster="slurm")
-    slurm_options = {"slurm_partition": partition} if partition else {}
+    # The tasks unpickle the job with this package, not whichever one their python would find first.
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(slowfast.__file__)))
+    slurm_options = {"slurm_setup": [f'export PYTHONPATH="{package_root}${{PYTHONPATH:+:$PYTHONPATH}}"']}
+    if partition:
+        slurm_options["slurm_partition"] = partition
     if account:
         slurm_options["slurm_account"] = account
     executor.update_parameters(
