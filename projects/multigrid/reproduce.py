@@ -4,7 +4,10 @@
 python projects/multigrid/reproduce.py --cfg FILE [--output-dir DIR] [--variants a,b] [--rerun] [KEY VALUE ...]
 
 Each variant trains to completion (tools/run_net.py, OUTPUT_DIR = DIR/<variant>) with the
-config's SOLVER.MAX_EPOCH and MULTIGRID.EPOCH_FACTOR. Writes DIR/ablation.md, DIR/ablation.json
+config's SOLVER.MAX_EPOCH and MULTIGRID.EPOCH_FACTOR; a synthetic dataset is generated first,
+outside every variant's clock. DIR/ablation.md has the table (speedup, FLOP ratio, efficiency)
+and each variant's seconds per stage (steps, data wait, compile, validation, precise BN,
+checkpoints) next to the stage's predicted share of the FLOPs. Writes DIR/ablation.md, DIR/ablation.json
 and DIR/val_vs_wallclock.png (validation accuracy against wall-clock, like the paper's Figure 1).
 A variant that completed earlier with the same command (DIR/<variant>/ablation_run.json) is
 reused, so an interrupted ablation continues where it stopped; any other earlier folder of a
@@ -20,8 +23,9 @@ if os.path.isdir(os.path.join(_CHECKOUT, "slowfast")):
     sys.path.insert(0, _CHECKOUT)
 
 from slowfast.benchmark import ablation  # noqa: E402
-from slowfast.benchmark.commands import training_cost  # noqa: E402
+from slowfast.benchmark.commands import training_costs  # noqa: E402
 from slowfast.config import ConfigError, load_config  # noqa: E402
+from slowfast.datasets.build import ensure_synthetic_data  # noqa: E402
 
 RUN_NET = os.path.join(_CHECKOUT, "tools", "run_net.py")
 
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     output_dir = args.output_dir or cfg.OUTPUT_DIR.rstrip("/") + "_ablation"
     os.makedirs(output_dir, exist_ok=True)
+    ensure_synthetic_data(cfg)  # before any variant's clock starts
     runs = []
     for name in args.variants:
         overrides = list(args.overrides) + ablation.variant_overrides(name, output_dir)
@@ -78,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: variant {name} exited with {run.returncode}; see {run.output_dir}/stdout.log",
                   file=sys.stderr)
             return 1
-        run.iterations, run.train_gflops = training_cost(load_config(args.cfg_file, overrides), _num_train_clips(cfg))
+        costs = training_costs(load_config(args.cfg_file, overrides), _num_train_clips(cfg))
+        run.iterations, run.stage_gflops = sum(c.iterations for c in costs), [c.total_gflops for c in costs]
+        run.train_gflops = sum(run.stage_gflops)
         ablation.save_record(run, command)
         runs.append(run)
     metric = "mAP" if cfg.DATA.MULTI_LABEL else "top-1"
-    table = ablation.markdown_table(runs, metric)
+    table = ablation.markdown_table(runs, metric) + "\n\nWhere the time went (seconds):\n\n" + ablation.time_split_table(runs)
     with open(os.path.join(output_dir, "ablation.md"), "w") as handle:
         handle.write(table + "\n")
     with open(os.path.join(output_dir, "ablation.json"), "w") as handle:

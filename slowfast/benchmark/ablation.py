@@ -41,6 +41,9 @@ class VariantRun:
     iterations: Optional[int] = None
     train_gflops: Optional[float] = None
     log_tail: list = field(default_factory=list)  # last output lines, to show why a run failed
+    time_split: list = field(default_factory=list)  # the run's time_split records, one per stage
+    run_time: dict = field(default_factory=dict)  # its run_time record: data prep, setup, train, test
+    stage_gflops: list = field(default_factory=list)  # predicted training GFLOPs of each stage
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -113,6 +116,7 @@ def run_variant(command: Sequence[str], name: str, output_dir: str, clock: Calla
     start = clock()
     process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     curve, test_metric, tail = [], None, deque(maxlen=LOG_TAIL_LINES)
+    split, run_time = {}, {}
     for line in process.stdout:
         record = parse_stats_line(line)
         if record is None:
@@ -123,11 +127,16 @@ def run_variant(command: Sequence[str], name: str, output_dir: str, clock: Calla
             curve.append((clock() - start, metric_of(record)))
         elif kind.startswith("test") and metric_of(record) is not None:
             test_metric = metric_of(record)
+        elif kind == "time_split":
+            split[record["stage"]] = record  # a resumed run logs its whole history again
+        elif kind == "run_time":
+            run_time = record
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     return VariantRun(name=name, output_dir=output_dir, returncode=process.returncode,
                       wall_clock_s=clock() - start, peak_rss_mb=usage.ru_maxrss / 1024.0,
-                      val_curve=curve, test_metric=test_metric, log_tail=list(tail))
+                      val_curve=curve, test_metric=test_metric, log_tail=list(tail),
+                      time_split=[split[stage] for stage in sorted(split)], run_time=run_time)
 
 
 def run_net_command(run_net: str, cfg_file: str, overrides: Sequence[str]) -> list[str]:
@@ -136,15 +145,59 @@ def run_net_command(run_net: str, cfg_file: str, overrides: Sequence[str]) -> li
 
 
 def markdown_table(runs: Sequence[VariantRun], metric_name: str = "top-1") -> str:
-    """The ablation as a Markdown table, with speedups relative to the baseline run."""
+    """The ablation as a Markdown table: speedup and FLOP ratio against the baseline run, and
+    efficiency = speedup / FLOP ratio (1.0: every FLOP saved became time saved)."""
     baseline = next((run for run in runs if run.name == "baseline"), None)
-    lines = [f"| variant | wall-clock (s) | speedup | iterations | training GFLOPs | peak RSS (MB) | test {metric_name} |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [f"| variant | wall-clock (s) | speedup | iterations | training GFLOPs | FLOP ratio | efficiency "
+             f"| data wait | peak RSS (MB) | test {metric_name} |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         speedup = baseline.wall_clock_s / run.wall_clock_s if baseline and run.wall_clock_s > 0 else None
+        flop_ratio = (baseline.train_gflops / run.train_gflops
+                      if baseline and baseline.train_gflops and run.train_gflops else None)
+        efficiency = speedup / flop_ratio if speedup and flop_ratio else None
         cells = [run.name, f"{run.wall_clock_s:.1f}", _fmt(speedup, "{:.2f}x"), _fmt(run.iterations, "{}"),
-                 _fmt(run.train_gflops, "{:.4g}"), f"{run.peak_rss_mb:.0f}", _fmt(run.test_metric, "{:.2f}")]
+                 _fmt(run.train_gflops, "{:.4g}"), _fmt(flop_ratio, "{:.2f}x"), _fmt(efficiency, "{:.2f}"),
+                 _fmt(_data_wait_share(run.time_split), "{:.0%}"), f"{run.peak_rss_mb:.0f}",
+                 _fmt(run.test_metric, "{:.2f}")]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _data_wait_share(split: Sequence[dict]) -> Optional[float]:
+    """The largest share of a stage's training time (steps + data) spent waiting for data."""
+    shares = [r["data_s"] / (r["data_s"] + r["step_s"]) for r in split if r["data_s"] + r["step_s"] > 0]
+    return max(shares) if shares else None
+
+
+SPLIT_COLUMNS = ("step", "data", "compile", "val", "precise_bn", "checkpoint")
+
+
+def time_split_table(runs: Sequence[VariantRun]) -> str:
+    """Where each variant's seconds went, per multigrid stage, next to the stage's predicted share
+    of the training FLOPs; then the run's setup (data preparation, building) and test."""
+    header = ["variant", "stage", "FLOP share", "time share", *(f"{c} s" for c in SPLIT_COLUMNS), "data wait"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for run in runs:
+        total_flops = sum(run.stage_gflops)
+        total_s = run.wall_clock_s
+        for record in run.time_split:
+            stage = record["stage"]
+            flop_share = run.stage_gflops[stage] / total_flops if total_flops and stage < len(run.stage_gflops) else None
+            trained = record["step_s"] + record["data_s"]
+            cells = [run.name, str(stage), _fmt(flop_share, "{:.0%}"),
+                     _fmt(record["total_s"] / total_s if total_s else None, "{:.0%}"),
+                     *(f"{record[f'{c}_s']:.1f}" for c in SPLIT_COLUMNS),
+                     _fmt(record["data_s"] / trained if trained else None, "{:.0%}")]
+            lines.append("| " + " | ".join(cells) + " |")
+        if run.run_time:
+            outside = {name: run.run_time.get(f"{name}_s", 0.0) for name in ("data_prep", "setup", "test")}
+            rest = total_s - sum(r["total_s"] for r in run.time_split) - sum(outside.values())
+            note = ", ".join(f"{name} {value:.1f} s" for name, value in outside.items())
+            cells = [run.name, "other", "", _fmt(1 - sum(r["total_s"] for r in run.time_split) / total_s
+                                                 if total_s else None, "{:.0%}"),
+                     f"{note}, start-up and exit {rest:.1f} s"] + [""] * (len(header) - 5)
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from fvcore.common.config import CfgNode
 
 from slowfast.benchmark.data import measure_loader, schedule_shapes, shape_name, time_split, with_split
 from slowfast.benchmark.model import MEMORY_FORMATS, StepCase, autocast_for, measure_cases
-from slowfast.benchmark.schedule_cost import keeps_up, schedule_costs, summarize
+from slowfast.benchmark.schedule_cost import StageCost, keeps_up, schedule_costs, summarize
 from slowfast.benchmark.simple_loader import SimpleVideoDataset
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
@@ -179,13 +179,12 @@ def format_rows(rows: list[dict], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def training_cost(cfg: CfgNode, num_clips: int) -> tuple[int, float]:
-    """(iterations, training GFLOPs) of ``cfg``'s whole schedule at ``num_clips`` clips per epoch."""
+def training_costs(cfg: CfgNode, num_clips: int) -> list[StageCost]:
+    """Iterations and training GFLOPs of each stage of ``cfg``'s schedule at ``num_clips`` clips per epoch."""
     model = build_model(cfg)
 
     @lru_cache(maxsize=None)
     def gflops(num_frames: int, crop_size: int) -> float:
         return gflops_per_clip(model, input_shapes(cfg, num_frames, crop_size))
 
-    costs = schedule_costs(build_schedule(cfg), num_clips, gflops)
-    return sum(cost.iterations for cost in costs), sum(cost.total_gflops for cost in costs)
+    return schedule_costs(build_schedule(cfg), num_clips, gflops)

@@ -1,4 +1,5 @@
 """The ablation runner: variant overrides, timestamped stats from a subprocess, table and plot."""
+import json
 import sys
 
 import pytest
@@ -37,7 +38,35 @@ def test_markdown_table_gives_speedups_over_the_baseline_and_the_plot_is_a_png(t
     runs = [VariantRun("baseline", "b", 0, 100.0, 500.0, [(50.0, 40.0), (100.0, 60.0)], 61.0, 240, 1000.0),
             VariantRun("long_short", "l", 0, 40.0, 400.0, [(40.0, 62.0)], None, 300, 400.0)]
     table = ablation.markdown_table(runs).splitlines()
-    assert table[2] == "| baseline | 100.0 | 1.00x | 240 | 1000 | 500 | 61.00 |"
-    assert table[3] == "| long_short | 40.0 | 2.50x | 300 | 400 | 400 | - |"
+    assert table[2] == "| baseline | 100.0 | 1.00x | 240 | 1000 | 1.00x | 1.00 | - | 500 | 61.00 |"
+    # 2.5x sooner for 2.5x fewer FLOPs: efficiency 1.
+    assert table[3] == "| long_short | 40.0 | 2.50x | 300 | 400 | 2.50x | 1.00 | - | 400 | - |"
     ablation.plot_curves(runs, str(tmp_path / "curve.png"))
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _split(stage, step, data, val=0.0):
+    return {"_type": "time_split", "stage": stage, "step_s": step, "data_s": data, "compile_s": 0.0,
+            "val_s": val, "precise_bn_s": 0.0, "checkpoint_s": 0.0, "total_s": step + data + val}
+
+
+def test_run_variant_keeps_the_last_time_split_of_each_stage_and_the_run_time(tmp_path):
+    lines = [{"_type": "time_split", "stage": 0, "step_s": 1.0}, {"_type": "time_split", "stage": 1, "step_s": 2.0},
+             {"_type": "time_split", "stage": 0, "step_s": 3.0}, {"_type": "run_time", "setup_s": 4.0}]
+    script = "; ".join(f"print('json_stats: ' + {json.dumps(json.dumps(line))})" for line in lines)
+    run = ablation.run_variant([sys.executable, "-c", script], "x", str(tmp_path))
+    assert [(r["stage"], r["step_s"]) for r in run.time_split] == [(0, 3.0), (1, 2.0)]
+    assert run.run_time == {"_type": "run_time", "setup_s": 4.0}
+
+
+def test_time_split_table_puts_each_stage_next_to_its_flop_share():
+    run = VariantRun("long_short", "l", 0, 100.0, 400.0, time_split=[_split(0, 20.0, 20.0, 5.0), _split(1, 40.0, 5.0)],
+                     run_time={"data_prep_s": 0.5, "setup_s": 2.0, "train_s": 90.0, "test_s": 6.0},
+                     stage_gflops=[100.0, 300.0])
+    rows = ablation.time_split_table([run]).splitlines()
+    assert rows[0].startswith("| variant | stage | FLOP share | time share | step s | data s | compile s |")
+    assert rows[2] == "| long_short | 0 | 25% | 45% | 20.0 | 20.0 | 0.0 | 5.0 | 0.0 | 0.0 | 50% |"
+    assert rows[3] == "| long_short | 1 | 75% | 45% | 40.0 | 5.0 | 0.0 | 0.0 | 0.0 | 0.0 | 11% |"
+    assert rows[4].startswith("| long_short | other |  | 10% | data_prep 0.5 s, setup 2.0 s, test 6.0 s, "
+                              "start-up and exit 1.5 s |")
+    assert ablation.markdown_table([run]).splitlines()[2].split(" | ")[7] == "50%"  # the worst stage's data wait
