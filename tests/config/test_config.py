@@ -59,6 +59,18 @@ def test_missing_file():
         (["SOLVER.LR_POLICY", "linear"], r"SOLVER.LR_POLICY is 'linear'"),
         (["DATA.TRAIN_JITTER_SCALES", "[320, 256]"], r"DATA.TRAIN_JITTER_SCALES must be \[min, max\]"),
         (["SHARD_ID", "1"], r"SHARD_ID 1 must be in \[0, NUM_SHARDS 1\)"),
+        (["SYNTHETIC.GENERATE", "True", "SYNTHETIC.NUM_CLASSES", "4"],
+         r"SYNTHETIC.NUM_CLASSES 4 differs from MODEL.NUM_CLASSES 400; set them equal"),
+        (["SYNTHETIC.GENERATE", "True", "SYNTHETIC.NUM_CLASSES", "400"], r"SYNTHETIC.NUM_CLASSES must be in \[1, 16\]"),
+        (["SYNTHETIC.GENERATE", "True", "SYNTHETIC.NUM_CLASSES", "4", "MODEL.NUM_CLASSES", "4",
+          "SYNTHETIC.SIZE", "15"], r"SYNTHETIC.SIZE must be even and >= 16"),
+        (["SYNTHETIC.GENERATE", "True", "SYNTHETIC.NUM_CLASSES", "4", "MODEL.NUM_CLASSES", "4",
+          "TRAIN.DATASET", "ava"], r"TRAIN.DATASET \(with SYNTHETIC.GENERATE True\) is 'ava'"),
+        (["RESNET.TRANS_FUNC", "x3d_transform"], r"RESNET.TRANS_FUNC is 'x3d_transform'"),
+        (["RESNET.TRANS_FUNC", "basic_transform", "RESNET.NUM_GROUPS", "32"],
+         r"RESNET.NUM_GROUPS 32 needs RESNET.TRANS_FUNC bottleneck_transform"),
+        (["NONLOCAL.INSTANTIATION", "gaussian"], r"NONLOCAL.INSTANTIATION is 'gaussian'"),
+        (["BN.NORM_TYPE", "sync_batchnorm"], r"BN.NORM_TYPE is 'sync_batchnorm'"),
     ],
 )
 def test_inconsistent_values_stop_with_named_key(overrides, message):
