@@ -62,5 +62,12 @@ def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
     )
     if cfg.TEST.SAVE_RESULTS_PATH and ctx.is_main:
         torch.save(ensemble.state(), f"{cfg.OUTPUT_DIR}/{cfg.TEST.SAVE_RESULTS_PATH}")
-    log_json_stats({"split": "test_final", **results}, cfg.OUTPUT_DIR if ctx.is_main else None)
-    return results
+    record = {"split": "test_final", **_accuracy_keys(results)}
+    log_json_stats(record, cfg.OUTPUT_DIR if ctx.is_main else None)
+    return record
+
+
+def _accuracy_keys(results: dict) -> dict:
+    """PySlowFast's test_final keys: ``top1_acc``/``top5_acc`` (%) for top1/top5; others unchanged."""
+    renamed = {"top1": "top1_acc", "top5": "top5_acc"}
+    return {renamed.get(key, key): value for key, value in results.items()}

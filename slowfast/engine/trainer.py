@@ -17,7 +17,7 @@ from slowfast.engine.data_time import EpochDataTimer, describe_data_time
 from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, memory_format, unwrap
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.meters import format_eta
-from slowfast.engine.train_stats import RunningSums, top1_correct
+from slowfast.engine.train_stats import RunningSums, error_rates, top1_top5_correct
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.engine.optimizer import build_optimizer, set_lr
 from slowfast.engine.precise_bn import recompute_bn_stats
@@ -150,7 +150,7 @@ class Trainer:
                 self.state["samples_seen"] += clips.shape[0] * self.ctx.world_size
                 tic = time.perf_counter()
                 continue
-            correct = None if self.cfg.DATA.MULTI_LABEL else top1_correct(logits, labels)
+            correct = None if self.cfg.DATA.MULTI_LABEL else top1_top5_correct(logits, labels)
             for sums in (window, epoch_total):
                 sums.add(loss, correct, clips.shape[0])
             self.state["global_iter"] += 1
@@ -203,11 +203,17 @@ class Trainer:
         )
         # The bare model: ranks hold different numbers of val batches, DDP's forward would wait.
         results = run_views(unwrap(self.model), self.val_loader, self.prepare, ensemble, self.cfg.MODEL.HEAD_ACT, self.autocast)
-        metric = "map" if self.cfg.DATA.MULTI_LABEL else "top1"
-        if metric in results:
-            self.state[f"best_{metric}"] = max(self.state.get(f"best_{metric}", 0.0), results[metric])
-        stats = {"_type": "val_epoch", "epoch": f"{epoch + 1}/{self.schedule.max_epoch}", **results,
-                 f"best_{metric}": self.state.get(f"best_{metric}", 0.0)}
+        for metric in ("top1", "top5", "map"):
+            if metric in results:
+                self.state[f"best_{metric}"] = max(self.state.get(f"best_{metric}", 0.0), results[metric])
+        counts = {key: results[key] for key in ("num_videos", "num_failed", "incomplete") if key in results}
+        # PySlowFast's keys: errors and their running minimum (single-label), or mAP (multi-label).
+        if "map" in results:
+            metrics = {"map": results["map"], "best_map": self.state["best_map"]}
+        else:
+            best = {key: self.state.get(f"best_{key}", 0.0) for key in ("top1", "top5")}
+            metrics = {**error_rates(results), **{f"min_{k}": v for k, v in error_rates(best).items()}}
+        stats = {"_type": "val_epoch", "epoch": f"{epoch + 1}/{self.schedule.max_epoch}", **metrics, **counts}
         log_json_stats(stats, self._stats_dir())
         self.writer.add_scalars(
             {f"Val/{key}": value for key, value in results.items() if key in ("top1", "top5", "map")},
