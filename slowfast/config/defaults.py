@@ -70,7 +70,10 @@ _C.TEST.SAVE_RESULTS_PATH = ""
 # ResNet options
 # ---------------------------------------------------------------------------- #
 _C.RESNET = CfgNode()
-# Transformation of a residual block: "bottleneck_transform" or "basic_transform".
+# Transformation of a residual block, at any RESNET.DEPTH: "bottleneck_transform",
+# "basic_transform" (PySlowFast's basic blocks: the stage widths of R50, WIDTH_PER_GROUP x 4 x 2^i,
+# so its ResNet-18 checkpoints load), or "plain_basic_transform" (ours: the same blocks at plain
+# ResNet-18 widths WIDTH_PER_GROUP x 2^i, several times cheaper; used by configs/Synthetic).
 _C.RESNET.TRANS_FUNC = "bottleneck_transform"
 # Number of groups (1 for ResNet, > 1 for ResNeXt).
 _C.RESNET.NUM_GROUPS = 1
