@@ -65,6 +65,8 @@ class Trainer:
         self.autocast = _autocast(cfg, ctx.device)
         self.train_set = build_dataset(cfg, "train")
         self.val_set = build_dataset(cfg, "val")
+        _check_ranks_agree(len(self.train_set), "training videos", getattr(self.train_set, "source", "train list"))
+        _check_ranks_agree(len(self.val_set), "validation videos", getattr(self.val_set, "source", "val list"))
         self.sampler = MultigridBatchSampler(
             len(self.train_set), self.schedule, world_size=ctx.world_size, rank=ctx.rank,
             seed=cfg.RNG_SEED,
@@ -325,6 +327,17 @@ class Trainer:
 
     def _stats_dir(self) -> str | None:
         return self.cfg.OUTPUT_DIR if self.ctx.is_main else None
+
+
+def _check_ranks_agree(count: int, what: str, source: str) -> None:
+    """Every rank must see the same list: the sampler's permutation and the shards depend on its length."""
+    counts = distributed.gather_ints(count)
+    if len(set(counts)) > 1:
+        shown = ", ".join(f"rank {rank} has {n}" for rank, n in enumerate(counts))
+        raise DataError(
+            f"ranks disagree on the number of {what} ({shown}; this rank read {source}); give every "
+            "machine the same DATA.PATH_TO_DATA_DIR contents"
+        )
 
 
 def _autocast(cfg: CfgNode, device: torch.device):

@@ -118,3 +118,39 @@ def test_two_gloo_ranks_train_a_multigrid_schedule_like_one_process(make_cfg, re
             assert logged_two["num_videos"] == 8 and logged_two["incomplete"] == 0
             assert all(logged_two[key] == logged_one[key] for key in keys)
     assert len(read_metrics(two_dir, "test_final")) == 1
+
+
+def _worker_reporting_its_error(rank: int, port: int, configs, report_dir: str) -> None:
+    """A torchrun-like rank with its own config; writes the one-line error it stops with."""
+    torch.set_num_threads(1)
+    os.environ.update({"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
+                       "MASTER_ADDR": "localhost", "MASTER_PORT": str(port)})
+    try:
+        run(configs[rank])
+        message = "finished"
+    except Exception as err:  # noqa: BLE001 - the test checks its kind and text
+        message = f"{launch.exit_code_for(err)} {err}"
+    Path(report_dir, f"rank{rank}.txt").write_text(message)
+
+
+def test_ranks_with_different_training_lists_stop_with_one_line(make_cfg, synthetic_dir, tmp_path):
+    # Rank 1's machine lists one video twice: as many iterations per epoch (so the old code ran on,
+    # with diverging permutations, instead of hanging), but a different list.
+    other = tmp_path / "other_data"
+    other.mkdir()
+    for name in ("val.csv", "test.csv"):
+        (other / name).write_text((synthetic_dir / name).read_text())
+    lines = (synthetic_dir / "train.csv").read_text().splitlines()
+    (other / "train.csv").write_text("\n".join(lines + lines[:1]) + "\n")
+    for csv in other.glob("*.csv"):  # relative video paths resolve next to the CSV
+        rows = [line.split(" ", 1) for line in csv.read_text().splitlines()]
+        csv.write_text("".join(f"{synthetic_dir / path} {label}\n" for path, label in rows))
+    common = {"TRAIN.BATCH_SIZE": 4, "TEST.BATCH_SIZE": 4, "SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0],
+              "SOLVER.LRS": [1], "TEST.ENABLE": False}
+    configs = [make_cfg(common, output="run"), make_cfg({**common, "DATA.PATH_TO_DATA_DIR": str(other)}, output="run")]
+    mp.spawn(_worker_reporting_its_error, args=(distributed.find_free_port(), configs, str(tmp_path)), nprocs=2, join=True)
+    reports = [(tmp_path / f"rank{rank}.txt").read_text() for rank in range(2)]
+    for rank, report in enumerate(reports):
+        source = f"{synthetic_dir if rank == 0 else other}/train.csv"
+        assert report == (f"2 ranks disagree on the number of training videos (rank 0 has 32, rank 1 has 33; this "
+                          f"rank read {source}); give every machine the same DATA.PATH_TO_DATA_DIR contents"), report
