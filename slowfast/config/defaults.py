@@ -184,7 +184,9 @@ _C.DATA.MULTI_LABEL = False
 _C.DATA.ENSEMBLE_METHOD = "sum"
 # Reverse the channel order (BGR frames to RGB).
 _C.DATA.REVERSE_INPUT_CHANNEL = False
-# Largest share of failed videos in a training batch before the run stops (0..1).
+# Largest share of the training clips of an epoch so far that may come from replacement videos
+# (their own failed to decode) before the run stops (0..1); judged once the epoch has drawn 256
+# clips, or all of it when shorter.
 _C.DATA.MAX_FAILED_SHARE = 0.5
 
 # ---------------------------------------------------------------------------- #

@@ -24,7 +24,7 @@ from slowfast.engine.precise_bn import recompute_bn_stats
 from slowfast.models import build_model
 from slowfast.models.complexity import model_info_line
 from slowfast.multigrid.report import format_schedule_table
-from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches
+from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches, phase_batch_counts
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.utils import distributed
 from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
@@ -89,7 +89,9 @@ class Trainer:
         # Where a resumed run re-enters its first epoch (a mid-epoch "last" checkpoint).
         self.start_batch, self.resumed_sums = 0, None
         self.last_timer = run_state.CheckpointTimer(cfg.TRAIN.CHECKPOINT_MINUTES)
-        self.failed_videos = FailedVideoCounter(cfg.DATA.MAX_FAILED_SHARE)
+        self.failed_videos = FailedVideoCounter(
+            cfg.DATA.MAX_FAILED_SHARE, len(self.train_set), getattr(self.train_set, "source", "the train list"),
+        )
 
     def fit(self) -> dict:
         """Resume or initialise, then train every remaining epoch; returns the last val stats."""
@@ -135,8 +137,7 @@ class Trainer:
             waited = time.perf_counter() - tic
             data_time += waited
             epoch_timer.add_wait(waited)
-            where = f"epoch {epoch + 1}, iteration {it + 1}"
-            self.failed_videos.check_batch(next(requested_batches), used_videos, where)
+            self._check_data_health(next(requested_batches), used_videos, epoch, it, num_batches)
             lr = self.schedule.lr_at(epoch + it / num_batches)
             set_lr(self.optimizer, lr)
             labels = labels.to(self.ctx.device, non_blocking=True)
@@ -183,6 +184,22 @@ class Trainer:
         if self.ctx.is_main:
             where = f"epoch {epoch + 1} (stage {self.schedule.stage_at(epoch).index})"
             logger.info(describe_data_time(epoch_timer.summary(), where))
+
+    def _check_data_health(self, requested: list, used_videos: torch.Tensor, epoch: int, it: int, num_batches: int) -> None:
+        """Count the batch's substitutes, name newly failed files, judge the epoch's share so far
+        (every iteration in one process; with several, at logged iterations, summed over ranks)."""
+        where = f"epoch {epoch + 1}, iteration {it + 1}"
+        counter = self.failed_videos
+        new = counter.check_batch(requested, used_videos, where)
+        for number, index in enumerate(new, start=len(counter.failed_videos) - len(new) + 1):
+            path = getattr(self.train_set, "video_path", lambda i: f"entry {i}")(index)
+            logger.warning(f"training video {path} failed to decode ({number} of the "
+                           f"{counter.num_videos} files in {counter.source} so far); a replacement took its place")
+        logged = (it + 1) % self.cfg.LOG_PERIOD == 0 or it + 1 == num_batches
+        if self.ctx.world_size == 1:
+            counter.judge(f"epoch {epoch + 1} so far (iteration {it + 1})")
+        elif logged:
+            counter.judge(f"epoch {epoch + 1} so far (iteration {it + 1})", _sum_over_ranks(self.ctx.device))
 
     def train_step(self, inputs: list[torch.Tensor], labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward, loss, backward, update; returns the detached loss and logits."""
@@ -271,7 +288,10 @@ class Trainer:
         """Fresh epoch sums, or those a mid-epoch checkpoint saved (with the skipped-video count)."""
         sums = RunningSums(self.ctx.device)
         saved, self.resumed_sums = self.resumed_sums, None
-        self.failed_videos.start_epoch((saved or {}).get("skipped_videos", 0))
+        stage = self.schedule.stage_at(self.sampler.epoch)
+        sizes = stage.short_cycle_batch_sizes
+        epoch_clips = sum(n * size for n, size in zip(phase_batch_counts(len(self.train_set), sizes), sizes))
+        self.failed_videos.load_state(saved or {}, epoch_clips)
         if saved is not None:
             sums.load_state(saved)
         return sums
@@ -291,7 +311,7 @@ class Trainer:
         if self.ctx.is_main:
             run_state.save_last_checkpoint(
                 self.cfg.OUTPUT_DIR, epoch, next_batch,
-                {**epoch_total.state(), "skipped_videos": self.failed_videos.epoch_count}, unwrap(self.model),
+                {**epoch_total.state(), **self.failed_videos.state()}, unwrap(self.model),
                 self.optimizer, self.cfg.dump(), dict(self.state), rng_state=rng_state,
             )
         self.last_timer.reset()
@@ -327,6 +347,16 @@ class Trainer:
 
     def _stats_dir(self) -> str | None:
         return self.cfg.OUTPUT_DIR if self.ctx.is_main else None
+
+
+def _sum_over_ranks(device: torch.device):
+    """A function adding a list of ints over all ranks (one small all-reduce)."""
+
+    def add(values: list[int]) -> list[int]:
+        total = distributed.all_reduce_sum(torch.tensor(values, dtype=torch.float64, device=device))
+        return [int(round(v)) for v in total.cpu().tolist()]
+
+    return add
 
 
 def _check_ranks_agree(count: int, what: str, source: str) -> None:

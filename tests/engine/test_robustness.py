@@ -67,19 +67,53 @@ def test_broken_training_videos_are_skipped_and_broken_eval_videos_counted(
     assert (test["num_videos"], test["num_failed"], test["incomplete"]) == (8, 2, 1)
 
 
-def test_batch_with_more_failed_clips_than_max_failed_share_stops_the_run(make_cfg, data_with_broken_videos):
+def test_more_failed_clips_than_max_failed_share_over_the_epoch_stops_the_run(make_cfg, data_with_broken_videos):
     folder, _, _ = data_with_broken_videos
-    # Batches of 8: one substitute is a share of 0.125.
-    cfg = make_cfg({**ONE_EPOCH, "DATA.PATH_TO_DATA_DIR": str(folder), "DATA.MAX_FAILED_SHARE": 0.1})
+    # 2 of the 32 clips are substitutes: 0.0625 of the epoch, judged once the whole (short) epoch
+    # was drawn, so the run stops at its last iteration, before any checkpoint.
+    cfg = make_cfg({**ONE_EPOCH, "DATA.PATH_TO_DATA_DIR": str(folder), "DATA.MAX_FAILED_SHARE": 0.05})
     with pytest.raises(TooManyFailedVideosError) as raised:
         run(cfg)
-    assert re.fullmatch(
-        r"[12] of the 8 training clips at epoch 1, iteration [1-4] come from replacement videos \(their own "
-        r"failed to decode\), more than DATA.MAX_FAILED_SHARE=0.1; the data looks broken: see the "
-        r"'Skipping training video' warnings for the files and reasons, fix or drop them from train.csv",
-        str(raised.value),
-    ), str(raised.value)
+    assert str(raised.value) == (
+        "2 of the 32 training clips of epoch 1 so far (iteration 4) come from replacement videos (their own "
+        "failed to decode), more than DATA.MAX_FAILED_SHARE=0.05; 2 of the 32 files in "
+        f"{folder}/train.csv have failed so far: see the 'Skipping training video' warnings for the files and "
+        "reasons, fix or drop them"
+    )
     assert ckpt.list_checkpoints(cfg.OUTPUT_DIR) == []
+
+
+def test_a_third_of_the_list_broken_trains_and_tests_to_the_end_naming_every_broken_file(
+    make_cfg, read_stats, synthetic_dir, tmp_path
+):
+    # The list: 16 videos of which 5 are broken (31 %, under the default share 0.5), batches
+    # of 2, so some batch is likely all substitutes; the share is judged over the epoch instead.
+    folder = tmp_path / "five_broken"
+    folder.mkdir()
+    good = absolute_lines(synthetic_dir, "train")[:11]
+    video = Path(good[0].rsplit(" ", 1)[0]).read_bytes()
+    broken = {"empty.mp4": b"", "text.mp4": b"this is not a video\n", "truncated.mp4": video[: len(video) // 2],
+              "garbled.mp4": bytes(reversed(video[: len(video) // 2])) + video[len(video) // 2:]}
+    for name, content in broken.items():
+        (folder / name).write_bytes(content)
+    paths = [folder / name for name in broken] + [folder / "missing.mp4"]
+    lines = good[:3] + [f"{paths[0]} 0", f"{paths[1]} 1"] + good[3:7] + [f"{p} 2" for p in paths[2:]] + good[7:]
+    (folder / "train.csv").write_text("\n".join(lines) + "\n")
+    for split in ("val", "test"):
+        (folder / f"{split}.csv").write_text("\n".join(absolute_lines(synthetic_dir, split)) + "\n")
+    cfg = make_cfg({"SOLVER.MAX_EPOCH": 2, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TRAIN.BATCH_SIZE": 2,
+                    "DATA.PATH_TO_DATA_DIR": str(folder)})
+    run(cfg)
+
+    log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()
+    named = re.findall(r"training video (\S+) failed to decode \((\d+) of the 16 files in (\S+) so far\)", log)
+    assert sorted(path for path, _, _ in named) == sorted(map(str, paths))
+    assert [int(count) for _, count, _ in named] == [1, 2, 3, 4, 5]
+    assert {source for _, _, source in named} == {f"{folder}/train.csv"}
+    epochs = read_stats(cfg.OUTPUT_DIR, "train_epoch")
+    assert [e["skipped_videos"] for e in epochs] == [5, 5] and [e["samples_seen"] for e in epochs] == [16, 32]
+    (test,) = read_stats(cfg.OUTPUT_DIR, "test_final")
+    assert test["num_videos"] == 8
 
 
 def test_huge_learning_rate_stops_the_run_naming_iteration_stage_and_shape(make_cfg, read_stats):
