@@ -9,7 +9,8 @@ from slowfast.config.loading import ConfigError
 from slowfast.datasets.errors import DataError
 from slowfast.engine.checkpoint import CheckpointError
 from slowfast.engine.context import RunContext
-from slowfast.engine.trainer import NonFiniteLossError, Trainer
+from slowfast.engine.finite_guard import NonFiniteLossError
+from slowfast.engine.trainer import Trainer
 from slowfast.utils import distributed
 from slowfast.utils.distributed import ProcessPlace
 from slowfast.utils.env import seed_everything, select_device

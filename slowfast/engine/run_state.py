@@ -108,6 +108,9 @@ def resume_latest(
             logger.error("Skipping unreadable checkpoint %s: %s", path, err)
             continue
         check_same_run(contents.get("cfg"), cfg_yaml, path)
+        if not _finite_weights(contents["model_state"]):
+            logger.error("Skipping checkpoint %s: its weights hold NaN or infinite values", path)
+            continue
         ckpt.load_model_state(model, contents["model_state"], source=f"'{path}'")
         optimizer.load_state_dict(contents["optimizer_state"])
         if scaler is not None and "scaler_state" in contents:
@@ -120,10 +123,20 @@ def resume_latest(
         }
     if candidates:
         raise ckpt.CheckpointError(
-            f"no readable checkpoint among {[p.name for _, p in candidates]} in "
+            f"no readable checkpoint with finite weights among {[p.name for _, p in candidates]} in "
             f"{ckpt.checkpoint_dir(output_dir)}; move them away to start afresh"
         )
     return None
+
+
+def _finite_weights(state: Mapping[str, Any]) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in state.values() if isinstance(t, torch.Tensor) and t.is_floating_point())
+
+
+def newest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
+    """The checkpoint a rerun would try first (the most advanced one), or None when there is none."""
+    candidates = _candidates(output_dir)
+    return candidates[0][1] if candidates else None
 
 
 def remove_torn_temporaries(output_dir: str | os.PathLike) -> list[Path]:

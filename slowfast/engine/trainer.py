@@ -16,6 +16,7 @@ from slowfast.engine.data_health import FailedVideoCounter
 from slowfast.engine.data_time import EpochDataTimer, describe_data_time
 from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, memory_format, unwrap
 from slowfast.engine.evaluator import run_views
+from slowfast.engine.finite_guard import BadStep, LossWatch, NonFiniteLossError, weights_are_finite
 from slowfast.engine.meters import format_eta
 from slowfast.engine.train_stats import RunningSums, error_rates, top1_top5_correct
 from slowfast.engine.metrics import ViewEnsemble
@@ -30,10 +31,6 @@ from slowfast.utils import distributed
 from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
 
 logger = get_logger(__name__)
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite."""
 
 
 class SkippedStep(Exception):
@@ -89,6 +86,7 @@ class Trainer:
         # Where a resumed run re-enters its first epoch (a mid-epoch "last" checkpoint).
         self.start_batch, self.resumed_sums = 0, None
         self.last_timer = run_state.CheckpointTimer(cfg.TRAIN.CHECKPOINT_MINUTES)
+        self.loss_watch = LossWatch(ctx.device)
         self.failed_videos = FailedVideoCounter(
             cfg.DATA.MAX_FAILED_SHARE, len(self.train_set), getattr(self.train_set, "source", "the train list"),
         )
@@ -100,6 +98,7 @@ class Trainer:
         val_stats: dict = {}
         for epoch in range(self.start_epoch, self.schedule.max_epoch):
             self.train_epoch(epoch)
+            self._stop_if_diverged()
             evaluate = self.schedule.is_eval_epoch(epoch)
             save = self.schedule.is_checkpoint_epoch(epoch)
             if (evaluate or save) and self.cfg.BN.USE_PRECISE_STATS:
@@ -108,6 +107,8 @@ class Trainer:
                 val_stats = self.validate(epoch)
             # Saved after validation, so the checkpoint holds this epoch's best_top1 and the RNG
             # state the next epoch starts from (the eval loader draws from the global generator).
+            if save:
+                self._require_finite_weights(f"epoch {epoch + 1}")
             rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state()) if save else None
             if save and self.ctx.is_main:
                 path = ckpt.save_checkpoint(
@@ -153,6 +154,7 @@ class Trainer:
                 self.state["samples_seen"] += clips.shape[0] * self.ctx.world_size
                 tic = time.perf_counter()
                 continue
+            self.loss_watch.observe(loss, epoch, it, tuple(clips.shape))
             correct = None if self.cfg.DATA.MULTI_LABEL else top1_top5_correct(logits, labels)
             for sums in (window, epoch_total):
                 sums.add(loss, correct, clips.shape[0])
@@ -168,7 +170,7 @@ class Trainer:
                     "global_iter": self.state["global_iter"],
                 }
                 stats["eta"] = format_eta(stats["dt"] * self._remaining_iters(epoch, it))
-                self._check_finite(stats, epoch, it, clips)
+                self._stop_if_diverged()
                 log_json_stats(stats, self._stats_dir())
                 self.writer.add_scalars({"Train/loss": stats["loss"], "Train/lr": lr}, self.state["global_iter"])
                 window, data_time, last_log = RunningSums(self.ctx.device), 0.0, time.perf_counter()
@@ -244,13 +246,33 @@ class Trainer:
         stage = self.schedule.stage_at(epoch)
         return {"epoch": f"{epoch + 1}/{self.schedule.max_epoch}", "stage": stage.index}
 
-    def _check_finite(self, stats: dict, epoch: int, it: int, clips: torch.Tensor) -> None:
-        if not math.isfinite(stats["loss"]):
+    def _stop_if_diverged(self) -> None:
+        """Raise NonFiniteLossError if any step since the last check had a non-finite loss (all ranks call it)."""
+        bad = self.loss_watch.first_non_finite()
+        if bad is None:
+            return
+        raise NonFiniteLossError(f"{self._describe(bad)}; lower SOLVER.BASE_LR or check the data. {self._resume_note()}")
+
+    def _describe(self, bad: BadStep) -> str:
+        if bad.epoch is None:
+            return "the loss is not finite on another rank (its log names the iteration)"
+        return (f"loss is {bad.value} at epoch {bad.epoch + 1}, iteration {bad.iteration + 1}, "
+                f"stage {self.schedule.stage_at(bad.epoch).index}, batch shape {bad.batch_shape}")
+
+    def _require_finite_weights(self, where: str) -> None:
+        """Refuse to checkpoint non-finite weights (all ranks check: DDP keeps their weights equal)."""
+        if not weights_are_finite(unwrap(self.model)):
             raise NonFiniteLossError(
-                f"loss is {stats['loss']} around epoch {epoch + 1}, iteration {it + 1}, "
-                f"stage {self.schedule.stage_at(epoch).index}, batch shape {tuple(clips.shape)}; "
-                "lower SOLVER.BASE_LR or check the data"
+                f"the weights hold NaN or infinite values at {where} although every loss was finite; "
+                f"they were not saved; lower SOLVER.BASE_LR or check the data. {self._resume_note()}"
             )
+
+    def _resume_note(self) -> str:
+        """What rerunning the command does: resume from the newest checkpoint (all hold finite weights)."""
+        latest = run_state.newest_checkpoint(self.cfg.OUTPUT_DIR)
+        if latest is None:
+            return "There is no checkpoint: rerunning starts afresh"
+        return f"No checkpoint was written after it: rerunning resumes from {latest}"
 
     def _batches_in(self, epoch: int) -> int:
         sizes = self.schedule.stage_at(epoch).short_cycle_batch_sizes
@@ -307,6 +329,8 @@ class Trainer:
 
     def _save_last(self, epoch: int, next_batch: int, epoch_total: RunningSums) -> None:
         """Write checkpoint_last.pyth: ``next_batch`` batches of ``epoch`` are done (all ranks call this)."""
+        self._stop_if_diverged()
+        self._require_finite_weights(f"epoch {epoch + 1}, iteration {next_batch}")
         rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state())
         if self.ctx.is_main:
             run_state.save_last_checkpoint(

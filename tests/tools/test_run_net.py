@@ -104,8 +104,9 @@ def test_diverging_run_exits_1_naming_the_iteration(run_net, cli_args, synthetic
     assert run_net.main(args) == 1
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
-    assert re.fullmatch(r"error: loss is (nan|inf) around epoch 1, iteration \d, stage 0, batch shape "
-                        r"\(8, 3, 8, 32, 32\); lower SOLVER.BASE_LR or check the data\n", captured.err), captured.err
+    assert re.fullmatch(r"error: loss is (nan|inf) at epoch 1, iteration \d, stage 0, batch shape "
+                        r"\(8, 3, 8, 32, 32\); lower SOLVER.BASE_LR or check the data. There is no checkpoint: "
+                        r"rerunning starts afresh\n", captured.err), captured.err
 
 
 def test_positional_and_opts_overrides_both_apply(run_net, cli_args, tmp_path):
