@@ -35,13 +35,15 @@ class LossWatch:
         self.device = device
         self._first = torch.full((), -1, dtype=torch.int64, device=device)
         self._value = torch.zeros((), device=device)
+        self._index = torch.zeros((), dtype=torch.int64, device=device)  # steps since the last check
         self._steps: list[tuple[int, int, tuple]] = []  # (epoch, iteration, batch shape) since the last check
 
     def observe(self, loss: torch.Tensor, epoch: int, iteration: int, batch_shape: tuple) -> None:
         """Record this step's loss (no host sync)."""
         new = ~torch.isfinite(loss.detach()) & (self._first < 0)
         self._value = torch.where(new, loss.detach().float(), self._value)
-        self._first = torch.where(new, torch.tensor(len(self._steps), device=self.device), self._first)
+        self._first = torch.where(new, self._index, self._first)
+        self._index += 1  # on the device: building a tensor from len(self._steps) would sync
         self._steps.append((epoch, iteration, batch_shape))
 
     def first_non_finite(self) -> Optional[BadStep]:
@@ -49,6 +51,7 @@ class LossWatch:
         first = int(self._first.item())
         any_rank = distributed.all_reduce_sum(torch.tensor([float(first >= 0)], device=self.device)).item() > 0
         steps, self._steps = self._steps, []
+        self._index.zero_()
         if not any_rank:
             self._first.fill_(-1)
             return None
