@@ -95,7 +95,7 @@ def resume_latest(
     """Load the most advanced readable checkpoint of this run; None when there is none.
 
     Returns ``{"epoch" (the epoch to run next), "start_batch", "epoch_sums" (or None),
-    "trainer_state", "rng_state" (or None), "path"}``. Unreadable files are logged and skipped;
+    "trainer_state", "rng_state" (or None), "path", "cfg" (its YAML, or None)}``. Unreadable files are logged and skipped;
     a checkpoint of another run (different config) raises CheckpointError.
     """
     remove_torn_temporaries(output_dir)
@@ -119,7 +119,7 @@ def resume_latest(
         return {
             "epoch": epoch, "start_batch": start_batch, "epoch_sums": contents.get("epoch_sums"),
             "trainer_state": contents.get("trainer_state", {}), "rng_state": contents.get("rng_state"),
-            "path": path,
+            "path": path, "cfg": contents.get("cfg"),
         }
     if candidates:
         raise ckpt.CheckpointError(
@@ -205,6 +205,13 @@ def check_same_run(saved_yaml: Any, current_yaml: str, path: Path) -> None:
             f"{f'; and {more} more' if more > 0 else ''}). Choose another OUTPUT_DIR, or move "
             f"{path.parent} away to start afresh"
         )
+
+
+def saved_value(saved_yaml: Any, key: str) -> Any:
+    """The value of dotted ``key`` in a checkpoint's config YAML (None when absent)."""
+    if not isinstance(saved_yaml, str):
+        return None
+    return _flatten(yaml.safe_load(saved_yaml)).get(key)
 
 
 def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:

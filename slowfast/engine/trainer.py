@@ -26,7 +26,7 @@ from slowfast.models import build_model
 from slowfast.models.complexity import model_info_line
 from slowfast.multigrid.report import format_schedule_table
 from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches, phase_batch_counts
-from slowfast.multigrid.schedule import build_schedule
+from slowfast.multigrid.schedule import build_schedule, first_differing_epoch
 from slowfast.utils import distributed
 from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
 
@@ -345,6 +345,7 @@ class Trainer:
         if self.cfg.TRAIN.AUTO_RESUME:
             resumed = run_state.resume_latest(self.cfg.OUTPUT_DIR, unwrap(self.model), self.optimizer, self.cfg.dump())
         if resumed is not None:
+            self._check_resumable_layout(resumed)
             self.start_epoch, self.start_batch = resumed["epoch"], resumed["start_batch"]
             self.resumed_sums = resumed["epoch_sums"]
             self.state.update(resumed["trainer_state"])
@@ -360,6 +361,32 @@ class Trainer:
                 self.cfg.TRAIN.CHECKPOINT_TYPE, self.cfg.TRAIN.CHECKPOINT_INFLATE,
             )
             logger.info(f"initialised from {self.cfg.TRAIN.CHECKPOINT_FILE_PATH}")
+
+    def _check_resumable_layout(self, resumed: dict) -> None:
+        """Refuse a checkpoint whose trained epochs this config would lay out otherwise.
+
+        SOLVER.MAX_EPOCH may change on resume, but under multigrid (or a cosine LR) it moves every
+        stage and LR: the epochs already trained then belong to another schedule.
+        """
+        path, epoch, start_batch = resumed["path"], resumed["epoch"], resumed["start_batch"]
+        trained_max = run_state.saved_value(resumed["cfg"], "SOLVER.MAX_EPOCH")
+        if trained_max is not None and trained_max != self.cfg.SOLVER.MAX_EPOCH:
+            old_cfg = self.cfg.clone()
+            old_cfg.defrost()
+            old_cfg.SOLVER.MAX_EPOCH = trained_max
+            differs = first_differing_epoch(build_schedule(old_cfg), self.schedule, epoch + (start_batch > 0))
+            if differs is not None:
+                raise ckpt.CheckpointError(
+                    f"SOLVER.MAX_EPOCH is {self.cfg.SOLVER.MAX_EPOCH} but checkpoint '{path}' was trained with "
+                    f"{trained_max}, and the new schedule gives its epoch {differs + 1} other shapes, batch sizes "
+                    f"or learning rates; resume with SOLVER.MAX_EPOCH {trained_max}, or start afresh in another OUTPUT_DIR"
+                )
+        batches = self._batches_in(epoch)
+        if start_batch > batches:
+            raise ckpt.CheckpointError(
+                f"checkpoint '{path}' stopped after batch {start_batch} of epoch {epoch + 1}, which now has "
+                f"{batches} batches (did the training list change?); restore it, or move {path} away"
+            )
 
     def _log_setup(self) -> None:
         if not self.ctx.is_main:
