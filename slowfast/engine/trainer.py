@@ -301,7 +301,8 @@ class Trainer:
         num_batches = min(self.cfg.BN.NUM_BATCHES_PRECISE, len(order) // (per_device * world))
         starts = [(b * world + rank) * per_device for b in range(num_batches)]
         batches = [[(int(i), base_shape, epoch) for i in order[s:s + per_device]] for s in starts]
-        loader = build_train_loader(self.train_set, batches, self.cfg.DATA_LOADER.NUM_WORKERS, False, persistent=False)
+        loader = build_train_loader(self.train_set, batches, self.cfg.DATA_LOADER.NUM_WORKERS, False,
+                                    seed=self.cfg.RNG_SEED + epoch, persistent=False)
         recompute_bn_stats(unwrap(self.model), loader, num_batches, self.prepare)
         distributed.average_bn_buffers(unwrap(self.model))
         logger.info(f"precise BN over {num_batches} batches of {per_device} clips at {base_shape}")
