@@ -134,6 +134,10 @@ def _check_run(cfg: CfgNode) -> None:
     _require(cfg.MULTIGRID.BN_BASE_SIZE >= 1, f"MULTIGRID.BN_BASE_SIZE must be >= 1, got {cfg.MULTIGRID.BN_BASE_SIZE}")
     _require(cfg.TRAIN.EVAL_PERIOD >= 1 and cfg.TRAIN.CHECKPOINT_PERIOD >= 1,
              "TRAIN.EVAL_PERIOD and TRAIN.CHECKPOINT_PERIOD must be >= 1")
+    _require(cfg.TRAIN.CHECKPOINT_MINUTES >= 0,
+             f"TRAIN.CHECKPOINT_MINUTES must be >= 0 (0 = off), got {cfg.TRAIN.CHECKPOINT_MINUTES}")
+    _require(cfg.TRAIN.CHECKPOINT_KEEP >= 0,
+             f"TRAIN.CHECKPOINT_KEEP must be >= 0 (0 = keep all), got {cfg.TRAIN.CHECKPOINT_KEEP}")
 
 
 def _check_synthetic(cfg: CfgNode) -> None:

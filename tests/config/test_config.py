@@ -71,6 +71,8 @@ def test_missing_file():
          r"RESNET.NUM_GROUPS 32 needs RESNET.TRANS_FUNC bottleneck_transform"),
         (["NONLOCAL.INSTANTIATION", "gaussian"], r"NONLOCAL.INSTANTIATION is 'gaussian'"),
         (["BN.NORM_TYPE", "sync_batchnorm"], r"BN.NORM_TYPE is 'sync_batchnorm'"),
+        (["TRAIN.CHECKPOINT_MINUTES", "-1.0"], r"TRAIN.CHECKPOINT_MINUTES must be >= 0 \(0 = off\), got -1.0"),
+        (["TRAIN.CHECKPOINT_KEEP", "-2"], r"TRAIN.CHECKPOINT_KEEP must be >= 0 \(0 = keep all\), got -2"),
     ],
 )
 def test_inconsistent_values_stop_with_named_key(overrides, message):
