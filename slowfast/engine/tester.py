@@ -6,7 +6,7 @@ from slowfast.datasets.build import build_dataset
 from slowfast.datasets.loader import build_eval_loader
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.caffe2_weights import load_pretrained_weights
-from slowfast.engine.context import InputPreparer, RunContext, memory_format
+from slowfast.engine.context import InputPreparer, RunContext, check_ranks_agree, memory_format
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.models import build_model
@@ -45,6 +45,7 @@ def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
         load_pretrained_weights(path, model, _checkpoint_type(cfg, path), reset_head_if_classes_differ=False)
         logger.info(f"testing {path}")
     dataset = build_dataset(cfg, "test")
+    check_ranks_agree(len(dataset), "test entries", getattr(dataset, "source", "the test list"))
     pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"
     loader = build_eval_loader(
         dataset, cfg.TEST.BATCH_SIZE // ctx.world_size, cfg.DATA_LOADER.NUM_WORKERS, pin,

@@ -14,7 +14,9 @@ from slowfast.engine import run_state
 from slowfast.engine.caffe2_weights import load_pretrained_weights
 from slowfast.engine.data_health import FailedVideoCounter
 from slowfast.engine.data_time import EpochDataTimer, describe_data_time
-from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, memory_format, unwrap
+from slowfast.engine.context import (
+    InputPreparer, RunContext, build_loss, check_ranks_agree, input_shapes, memory_format, unwrap,
+)
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.finite_guard import BadStep, LossWatch, NonFiniteLossError, weights_are_finite
 from slowfast.engine.meters import format_eta
@@ -62,8 +64,8 @@ class Trainer:
         self.autocast = _autocast(cfg, ctx.device)
         self.train_set = build_dataset(cfg, "train")
         self.val_set = build_dataset(cfg, "val")
-        _check_ranks_agree(len(self.train_set), "training videos", getattr(self.train_set, "source", "train list"))
-        _check_ranks_agree(len(self.val_set), "validation videos", getattr(self.val_set, "source", "val list"))
+        check_ranks_agree(len(self.train_set), "training videos", getattr(self.train_set, "source", "train list"))
+        check_ranks_agree(len(self.val_set), "validation videos", getattr(self.val_set, "source", "val list"))
         self.sampler = MultigridBatchSampler(
             len(self.train_set), self.schedule, world_size=ctx.world_size, rank=ctx.rank,
             seed=cfg.RNG_SEED,
@@ -409,17 +411,6 @@ def _sum_over_ranks(device: torch.device):
         return [int(round(v)) for v in total.cpu().tolist()]
 
     return add
-
-
-def _check_ranks_agree(count: int, what: str, source: str) -> None:
-    """Every rank must see the same list: the sampler's permutation and the shards depend on its length."""
-    counts = distributed.gather_ints(count)
-    if len(set(counts)) > 1:
-        shown = ", ".join(f"rank {rank} has {n}" for rank, n in enumerate(counts))
-        raise DataError(
-            f"ranks disagree on the number of {what} ({shown}; this rank read {source}); give every "
-            "machine the same DATA.PATH_TO_DATA_DIR contents"
-        )
 
 
 def _autocast(cfg: CfgNode, device: torch.device):
