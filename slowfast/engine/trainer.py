@@ -1,5 +1,4 @@
 """The training loop: one schedule drives shapes, batch sizes, LR, eval and checkpoints."""
-import math
 import time
 from contextlib import nullcontext
 
@@ -107,8 +106,8 @@ class Trainer:
                 self._precise_bn(epoch)
             if evaluate:
                 val_stats = self.validate(epoch)
-            # Saved after validation, so the checkpoint holds this epoch's best_top1 and the RNG
-            # state the next epoch starts from (the eval loader draws from the global generator).
+            # Saved after validation, so the checkpoint holds this epoch's best accuracies and the
+            # RNG state the next epoch starts from.
             if save:
                 self._require_finite_weights(f"epoch {epoch + 1}")
             rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state()) if save else None
