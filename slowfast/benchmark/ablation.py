@@ -104,8 +104,14 @@ def parse_stats_line(line: str) -> Optional[dict]:
 
 
 def metric_of(record: dict) -> Optional[float]:
-    """top1 (single-label) or mAP (multi-label) of a val/test record."""
-    for key in ("top1", "map"):
+    """Top-1 accuracy (single-label) or mAP (multi-label) of a val/test record, in %.
+
+    Records use PySlowFast's keys: ``top1_err`` in val_epoch, ``top1_acc`` in test_final; ``top1``
+    is what logs written before those keys hold.
+    """
+    if "top1_err" in record:
+        return 100.0 - float(record["top1_err"])
+    for key in ("top1_acc", "top1", "map"):
         if key in record:
             return float(record[key])
     return None

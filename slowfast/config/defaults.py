@@ -74,7 +74,10 @@ _C.TEST.SAVE_RESULTS_PATH = ""
 # ResNet options
 # ---------------------------------------------------------------------------- #
 _C.RESNET = CfgNode()
-# Transformation of a residual block: "bottleneck_transform" or "basic_transform".
+# Transformation of a residual block, at any RESNET.DEPTH: "bottleneck_transform",
+# "basic_transform" (PySlowFast's basic blocks: the stage widths of R50, WIDTH_PER_GROUP x 4 x 2^i,
+# so its ResNet-18 checkpoints load), or "plain_basic_transform" (ours: the same blocks at plain
+# ResNet-18 widths WIDTH_PER_GROUP x 2^i, several times cheaper; used by configs/Synthetic).
 _C.RESNET.TRANS_FUNC = "bottleneck_transform"
 # Number of groups (1 for ResNet, > 1 for ResNeXt).
 _C.RESNET.NUM_GROUPS = 1
@@ -185,7 +188,9 @@ _C.DATA.MULTI_LABEL = False
 _C.DATA.ENSEMBLE_METHOD = "sum"
 # Reverse the channel order (BGR frames to RGB).
 _C.DATA.REVERSE_INPUT_CHANNEL = False
-# Largest share of failed videos in a training batch before the run stops (0..1).
+# Largest share of the training clips of an epoch so far that may come from replacement videos
+# (their own failed to decode) before the run stops (0..1); judged once the epoch has drawn 256
+# clips, or all of it when shorter.
 _C.DATA.MAX_FAILED_SHARE = 0.5
 # Decode each split's videos once, before training, into memory (shared by the loader workers)
 # up to this many GB per split; clips are then cut from memory, so a small multigrid shape costs

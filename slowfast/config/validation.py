@@ -10,11 +10,17 @@ LOSSES = ("cross_entropy", "bce_logit")
 LR_POLICIES = ("cosine", "steps_with_relative_lrs")
 ENSEMBLE_METHODS = ("sum", "max")
 HEAD_ACTS = ("softmax", "sigmoid")
+TRANS_FUNCS = ("bottleneck_transform", "basic_transform", "plain_basic_transform")
+NONLOCAL_INSTANTIATIONS = ("dot_product", "softmax")
+# TRAIN.DATASET values whose layout SYNTHETIC.GENERATE can write.
+SYNTHETIC_DATASETS = ("kinetics", "synthetic", "ssv2", "charades")
+SYNTHETIC_MAX_CLASSES = 16
+SYNTHETIC_DIFFICULTIES = 4  # datasets/synthetic_render.py DIFFICULTY_LEVELS
 
 
 def validate_config(cfg: CfgNode) -> None:
     """Raise ConfigError for the first inconsistent value found."""
-    for check in (_check_model, _check_data, _check_batches, _check_solver, _check_run):
+    for check in (_check_model, _check_data, _check_batches, _check_solver, _check_run, _check_synthetic):
         check(cfg)
     _check_schedule(cfg)
 
@@ -37,6 +43,12 @@ def _check_model(cfg: CfgNode) -> None:
         f"use MODEL_NAME {'SlowFast' if cfg.MODEL.ARCH == 'slowfast' else 'ResNet'}",
     )
     _one_of(cfg.RESNET.DEPTH, DEPTHS, "RESNET.DEPTH")
+    _one_of(cfg.RESNET.TRANS_FUNC, TRANS_FUNCS, "RESNET.TRANS_FUNC")
+    _require(cfg.RESNET.TRANS_FUNC == "bottleneck_transform" or cfg.RESNET.NUM_GROUPS == 1,
+             f"RESNET.NUM_GROUPS {cfg.RESNET.NUM_GROUPS} needs RESNET.TRANS_FUNC bottleneck_transform; "
+             f"{cfg.RESNET.TRANS_FUNC} blocks take 1")
+    _one_of(cfg.NONLOCAL.INSTANTIATION, NONLOCAL_INSTANTIATIONS, "NONLOCAL.INSTANTIATION")
+    _one_of(cfg.BN.NORM_TYPE, ("batchnorm",), "BN.NORM_TYPE")
     _one_of(cfg.MODEL.LOSS_FUNC, LOSSES, "MODEL.LOSS_FUNC")
     _one_of(cfg.MODEL.HEAD_ACT, HEAD_ACTS, "MODEL.HEAD_ACT")
     _require(cfg.MODEL.NUM_CLASSES >= 1, f"MODEL.NUM_CLASSES must be >= 1, got {cfg.MODEL.NUM_CLASSES}")
@@ -126,6 +138,28 @@ def _check_run(cfg: CfgNode) -> None:
     _require(cfg.MULTIGRID.BN_BASE_SIZE >= 1, f"MULTIGRID.BN_BASE_SIZE must be >= 1, got {cfg.MULTIGRID.BN_BASE_SIZE}")
     _require(cfg.TRAIN.EVAL_PERIOD >= 1 and cfg.TRAIN.CHECKPOINT_PERIOD >= 1,
              "TRAIN.EVAL_PERIOD and TRAIN.CHECKPOINT_PERIOD must be >= 1")
+    _require(cfg.TRAIN.CHECKPOINT_MINUTES >= 0,
+             f"TRAIN.CHECKPOINT_MINUTES must be >= 0 (0 = off), got {cfg.TRAIN.CHECKPOINT_MINUTES}")
+    _require(cfg.TRAIN.CHECKPOINT_KEEP >= 0,
+             f"TRAIN.CHECKPOINT_KEEP must be >= 0 (0 = keep all), got {cfg.TRAIN.CHECKPOINT_KEEP}")
+
+
+def _check_synthetic(cfg: CfgNode) -> None:
+    """The bundled generator's options, checked only when it will run (SYNTHETIC.GENERATE)."""
+    if not cfg.SYNTHETIC.GENERATE:
+        return
+    synthetic = cfg.SYNTHETIC
+    _require(synthetic.NUM_CLASSES == cfg.MODEL.NUM_CLASSES,
+             f"SYNTHETIC.NUM_CLASSES {synthetic.NUM_CLASSES} differs from MODEL.NUM_CLASSES "
+             f"{cfg.MODEL.NUM_CLASSES}; set them equal")
+    _require(1 <= synthetic.NUM_CLASSES <= SYNTHETIC_MAX_CLASSES,
+             f"SYNTHETIC.NUM_CLASSES must be in [1, {SYNTHETIC_MAX_CLASSES}], got {synthetic.NUM_CLASSES}")
+    _one_of(cfg.TRAIN.DATASET.lower(), SYNTHETIC_DATASETS, "TRAIN.DATASET (with SYNTHETIC.GENERATE True)")
+    _require(synthetic.CLIPS_PER_CLASS >= 1, f"SYNTHETIC.CLIPS_PER_CLASS must be >= 1, got {synthetic.CLIPS_PER_CLASS}")
+    _require(synthetic.NUM_FRAMES >= 2, f"SYNTHETIC.NUM_FRAMES must be >= 2, got {synthetic.NUM_FRAMES}")
+    _require(synthetic.SIZE >= 16 and synthetic.SIZE % 2 == 0,
+             f"SYNTHETIC.SIZE must be even and >= 16, got {synthetic.SIZE}")
+    _one_of(synthetic.DIFFICULTY, range(SYNTHETIC_DIFFICULTIES), "SYNTHETIC.DIFFICULTY")
 
 
 def _check_schedule(cfg: CfgNode) -> None:

@@ -5,6 +5,7 @@ from typing import Callable
 from fvcore.common.config import CfgNode
 from torch.utils.data import Dataset
 
+from slowfast.config.loading import ConfigError
 from slowfast.datasets.charades import Charades
 from slowfast.datasets.clip_items import SPLITS
 from slowfast.datasets.kinetics import Kinetics
@@ -106,14 +107,14 @@ def ensure_synthetic_data(cfg: CfgNode) -> None:
     """If SYNTHETIC.GENERATE, write the synthetic dataset in TRAIN.DATASET's layout unless it exists."""
     if not cfg.SYNTHETIC.GENERATE:
         return
-    if cfg.SYNTHETIC.NUM_CLASSES != cfg.MODEL.NUM_CLASSES:
-        raise ValueError(
+    if cfg.SYNTHETIC.NUM_CLASSES != cfg.MODEL.NUM_CLASSES:  # load_config checks it too
+        raise ConfigError(
             f"SYNTHETIC.NUM_CLASSES={cfg.SYNTHETIC.NUM_CLASSES} differs from "
             f"MODEL.NUM_CLASSES={cfg.MODEL.NUM_CLASSES}; set them equal"
         )
     layout = SYNTHETIC_LAYOUTS.get(cfg.TRAIN.DATASET.lower())
     if layout is None:
-        raise ValueError(
+        raise ConfigError(
             f"SYNTHETIC.GENERATE writes {sorted(SYNTHETIC_LAYOUTS)} layouts; TRAIN.DATASET is "
             f"{cfg.TRAIN.DATASET!r}"
         )

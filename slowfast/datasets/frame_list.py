@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from slowfast.datasets.decoder import VideoDecodeError
+from slowfast.datasets.errors import DataError, MissingDataError
 from slowfast.datasets.video_list import resolve_video_path
 
 HEADER = "original_vido_id video_id frame_id path labels"
@@ -76,7 +77,7 @@ def read_frame_list(
     """Parse ``{data_dir}/{file_name}``; ``num_classes`` set = parse and check the labels column too."""
     csv_path = os.path.join(data_dir, file_name)
     if not os.path.isfile(csv_path):
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"DATA.PATH_TO_DATA_DIR '{data_dir}' has no {file_name} (a PySlowFast frame list: "
             f"header '{HEADER}', then one line per frame)"
         )
@@ -84,20 +85,20 @@ def read_frame_list(
     with open(csv_path, encoding="utf-8") as handle:
         header = handle.readline()
         if not header.startswith("original_vido_id"):
-            raise ValueError(f"{csv_path}:1: expected the header '{HEADER}', got {header.strip()!r}")
+            raise DataError(f"{csv_path}:1: expected the header '{HEADER}', got {header.strip()!r}")
         for line_number, line in enumerate(handle, start=2):
             fields = line.split()
             if not fields:
                 continue
             if len(fields) != 5:
-                raise ValueError(
+                raise DataError(
                     f"{csv_path}:{line_number}: expected 5 whitespace-separated fields '{HEADER}', "
                     f"got {len(fields)}: {line.strip()!r}"
                 )
             labels = _parse_labels(fields[4], csv_path, line_number, num_classes) if num_classes else ()
             rows.add(fields[0], fields[3], line_number, labels)
     if not rows.video_index:
-        raise ValueError(f"'{csv_path}' lists no frames (expected lines '{HEADER}' after the header)")
+        raise DataError(f"'{csv_path}' lists no frames (expected lines '{HEADER}' after the header)")
     return rows.to_frame_list(csv_path, path_prefix)
 
 
@@ -108,12 +109,12 @@ def _parse_labels(field: str, csv_path: str, line_number: int, num_classes: int)
     try:
         labels = [int(part) for part in text.split(",")]
     except ValueError:
-        raise ValueError(
+        raise DataError(
             f"{csv_path}:{line_number}: labels {field!r} are not comma-separated class ids (e.g. \"3,17\" or \"\")"
         ) from None
     bad = [label for label in labels if not 0 <= label < num_classes]
     if bad:
-        raise ValueError(
+        raise DataError(
             f"{csv_path}:{line_number}: label {bad[0]} is outside [0, MODEL.NUM_CLASSES={num_classes}); "
             "fix the frame list or MODEL.NUM_CLASSES"
         )

@@ -39,8 +39,9 @@ def build_train_loader(
 ) -> DataLoader:
     """Loader built once for the whole run: the batch sampler's items carry each batch's shape.
 
-    ``seed`` fixes the workers' base seed (else it comes from the global torch generator);
-    ``persistent`` False for one-off passes such as precise BN.
+    ``seed`` fixes the workers' base seed (else it comes from the global torch generator, which
+    then depends on how many loader iterators this process started: pass a seed wherever the run
+    must resume exactly); ``persistent`` False for one-off passes such as precise BN.
     """
     return DataLoader(
         dataset,
@@ -80,7 +81,13 @@ def build_eval_loader(
     rank: int = 0,
     world_size: int = 1,
 ) -> DataLoader:
-    """Val/test loader over this rank's shard: every entry is seen exactly once over all ranks."""
+    """Val/test loader over this rank's shard: every entry is seen exactly once over all ranks.
+
+    Its own generator (evaluation draws nothing random) keeps it off the global torch RNG: a
+    DataLoader draws its workers' base seed when an iterator starts, which a persistent loader
+    does once per process, so drawing it from the global RNG made a resumed process's training
+    RNG (dropout) differ from an uninterrupted one's.
+    """
     return DataLoader(
         dataset,
         batch_size=batch_size,
@@ -89,5 +96,6 @@ def build_eval_loader(
         drop_last=False,
         num_workers=num_workers,
         pin_memory=pin_memory and torch.cuda.is_available(),
+        generator=_generator(0),
         **_worker_options(num_workers),
     )

@@ -13,6 +13,7 @@ from typing import Optional
 
 import numpy as np
 
+from slowfast.datasets.errors import DataError, MissingDataError
 from slowfast.datasets.frame_dataset import FrameListDataset
 from slowfast.datasets.frame_list import FrameList, read_frame_list
 from slowfast.datasets.options import DatasetOptions
@@ -60,11 +61,11 @@ def read_label_map(path: str, num_classes: int) -> dict[str, int]:
     """``something-something-v2-labels.json``: template (without brackets) -> class id."""
     content = _read_json(path)
     if not isinstance(content, dict):
-        raise ValueError(f"{path}: expected an object mapping templates to class ids, got {type(content).__name__}")
+        raise DataError(f"{path}: expected an object mapping templates to class ids, got {type(content).__name__}")
     label_map = {}
     for template, value in content.items():
         if not str(value).strip().isdigit() or not 0 <= int(value) < num_classes:
-            raise ValueError(
+            raise DataError(
                 f"{path}: template {template!r} has class id {value!r}; expected an integer in "
                 f"[0, MODEL.NUM_CLASSES={num_classes})"
             )
@@ -76,16 +77,16 @@ def read_split_labels(path: str, label_map: dict[str, int], labels_path: str) ->
     """``(video id, class id)`` of every entry of a split JSON, in file order."""
     content = _read_json(path)
     if not isinstance(content, list):
-        raise ValueError(
+        raise DataError(
             f"{path}: expected a list of {{\"id\", \"template\", ...}} entries, got {type(content).__name__}"
         )
     videos = []
     for position, entry in enumerate(content):
         if not isinstance(entry, dict) or "id" not in entry or "template" not in entry:
-            raise ValueError(f"{path}: entry #{position} has no \"id\" and \"template\": {str(entry)[:200]}")
+            raise DataError(f"{path}: entry #{position} has no \"id\" and \"template\": {str(entry)[:200]}")
         template = str(entry["template"]).replace("[", "").replace("]", "")
         if template not in label_map:
-            raise ValueError(
+            raise DataError(
                 f"{path}: entry #{position} (id {entry['id']}) has template {entry['template']!r}, "
                 f"which {labels_path} does not list"
             )
@@ -95,14 +96,14 @@ def read_split_labels(path: str, label_map: dict[str, int], labels_path: str) ->
 
 def _read_json(path: str):
     if not os.path.isfile(path):
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"'{path}' is missing; SSv2 needs {LABELS_FILE} and the split JSONs in DATA.PATH_TO_DATA_DIR"
         )
     with open(path, encoding="utf-8") as handle:
         try:
             return json.load(handle)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+            raise DataError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
 
 
 def match_frame_lists(
@@ -124,7 +125,7 @@ def match_frame_lists(
             f"{len(missing)} of {len(videos)} videos of {json_path} have no frames in {frames.csv_path} (ids {shown})"
         )
         if not rows:
-            raise ValueError(f"{message}: no video is left; check that the JSON and the frame list belong together")
+            raise DataError(f"{message}: no video is left; check that the JSON and the frame list belong together")
         logger.warning("%s; they are left out", message)
     return np.array(rows, dtype=np.int64), np.array(labels, dtype=np.int64)
 

@@ -170,6 +170,8 @@ def _atomic_torch_save(contents: Mapping[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates 0600; give the file the mode open() would (0666 less the umask).
+        os.fchmod(fd, 0o666 & ~_current_umask())
         with os.fdopen(fd, "wb") as handle:
             torch.save(contents, handle)
             handle.flush()
@@ -180,6 +182,13 @@ def _atomic_torch_save(contents: Mapping[str, Any], path: Path) -> None:
             os.unlink(tmp_name)
         raise
     _fsync_folder(path.parent)
+
+
+def _current_umask() -> int:
+    """The process umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -5,7 +5,9 @@ import torch
 from fvcore.common.config import CfgNode
 from torch import nn
 
+from slowfast.datasets.errors import DataError
 from slowfast.datasets.pathways import to_model_inputs
+from slowfast.utils import distributed
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,14 @@ def build_loss(name: str) -> nn.Module:
 def unwrap(model: nn.Module) -> nn.Module:
     """The bare model inside a DistributedDataParallel wrapper."""
     return model.module if hasattr(model, "module") else model
+
+
+def check_ranks_agree(count: int, what: str, source: str) -> None:
+    """Every rank must see the same list: the sampler's permutation and the shards depend on its length."""
+    counts = distributed.gather_ints(count)
+    if len(set(counts)) > 1:
+        shown = ", ".join(f"rank {rank} has {n}" for rank, n in enumerate(counts))
+        raise DataError(
+            f"ranks disagree on the number of {what} ({shown}; this rank read {source}); give every "
+            "machine the same DATA.PATH_TO_DATA_DIR contents"
+        )

@@ -1,47 +1,85 @@
-"""Counting training clips whose video failed to decode, and stopping when a batch is mostly substitutes.
+"""Counting training clips whose video failed to decode, and stopping when too many of them do.
 
 A training item returns the index of the video it actually used (a broken video is replaced
 by another, see ``datasets/clip_items.py``), and the batch sampler's order is a pure function
 of (seed, epoch), so comparing what the sampler asked for with what came back tells, without
 any extra field travelling from the loader workers, which samples were substitutes.
+
+The share of substitutes is judged over the epoch so far, and only once that holds
+``MIN_CLIPS_JUDGED`` clips (or the whole epoch, when an epoch has fewer): one unlucky batch of
+two clips says nothing about a list, a few hundred clips do.
 """
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 
 from slowfast.datasets.errors import DataError
 
+# Clips (over all ranks) an epoch must have drawn before its share of substitutes is judged.
+MIN_CLIPS_JUDGED = 256
+
 
 class TooManyFailedVideosError(DataError):
-    """More than DATA.MAX_FAILED_SHARE of one training batch came from replacement videos."""
+    """More than DATA.MAX_FAILED_SHARE of an epoch's training clips came from replacement videos."""
 
 
 class FailedVideoCounter:
-    """Per-epoch count of substituted training clips; raises when one batch holds too many."""
+    """Counts an epoch's substituted clips and the list's distinct failed videos; judges the share."""
 
-    def __init__(self, max_failed_share: float) -> None:
+    def __init__(self, max_failed_share: float, num_videos: int = 0, source: str = "train.csv",
+                 min_clips: int = MIN_CLIPS_JUDGED) -> None:
         if not 0.0 <= max_failed_share <= 1.0:
             raise ValueError(f"DATA.MAX_FAILED_SHARE must be in [0, 1], got {max_failed_share}")
         self.max_failed_share = max_failed_share
-        self.epoch_count = 0
+        self.num_videos, self.source, self.min_clips = num_videos, source, min_clips
+        self.epoch_count = 0  # substituted clips this epoch (this rank)
+        self.epoch_requested = 0  # clips asked for this epoch (this rank)
+        self.epoch_clips = 0  # clips the whole epoch asks for (all ranks)
+        self.failed_videos: set[int] = set()  # list indices seen failing so far in the run (this rank)
 
-    def start_epoch(self, already_counted: int = 0) -> None:
-        """Reset the count (a run resumed mid-epoch starts from the count it had saved)."""
-        self.epoch_count = already_counted
+    def start_epoch(self, already_counted: int = 0, already_requested: int = 0, epoch_clips: int = 0) -> None:
+        """Reset the epoch's counts (a run resumed mid-epoch starts from the counts it had saved)."""
+        self.epoch_count, self.epoch_requested, self.epoch_clips = already_counted, already_requested, epoch_clips
 
-    def check_batch(self, requested: Sequence, used_indices: torch.Tensor, where: str) -> int:
-        """Count the batch's substitutes (``requested`` items are ``(index, shape, epoch)`` or ints)."""
+    def state(self) -> dict:
+        """What a mid-epoch checkpoint keeps (plain Python)."""
+        return {"skipped_videos": self.epoch_count, "requested_clips": self.epoch_requested,
+                "failed_videos": sorted(self.failed_videos)}
+
+    def load_state(self, state: dict, epoch_clips: int) -> None:
+        """Continue from :meth:`state` (keys absent in older checkpoints count as 0)."""
+        self.start_epoch(state.get("skipped_videos", 0), state.get("requested_clips", 0), epoch_clips)
+        self.failed_videos.update(int(i) for i in state.get("failed_videos", ()))
+
+    def check_batch(self, requested: Sequence, used_indices: torch.Tensor, where: str) -> list[int]:
+        """Count the batch's substitutes (``requested`` items are ``(index, shape, epoch)`` or ints);
+        returns the list indices seen failing for the first time."""
         asked = [int(item[0]) if isinstance(item, (tuple, list)) else int(item) for item in requested]
         used = used_indices.tolist()
         if len(asked) != len(used):
             raise RuntimeError(f"the loader returned {len(used)} clips for a batch of {len(asked)} at {where}")
-        substituted = sum(a != u for a, u in zip(asked, used))
-        self.epoch_count += substituted
-        if substituted and substituted > self.max_failed_share * len(asked):
-            raise TooManyFailedVideosError(
-                f"{substituted} of the {len(asked)} training clips at {where} come from replacement "
-                f"videos (their own failed to decode), more than DATA.MAX_FAILED_SHARE="
-                f"{self.max_failed_share}; the data looks broken: see the 'Skipping training video' "
-                "warnings for the files and reasons, fix or drop them from train.csv"
-            )
-        return substituted
+        failed = [a for a, u in zip(asked, used) if a != u]
+        new = sorted(set(failed) - self.failed_videos)
+        self.failed_videos.update(failed)
+        self.epoch_count += len(failed)
+        self.epoch_requested += len(asked)
+        return new
+
+    def judge(self, where: str, sum_over_ranks: Optional[Callable[[list[int]], list[int]]] = None) -> None:
+        """Raise when enough clips were drawn this epoch and more than the allowed share were substitutes.
+
+        ``sum_over_ranks`` adds the counts of all ranks (every rank must call it at the same point).
+        """
+        counts = [self.epoch_count, self.epoch_requested]
+        substituted, requested = sum_over_ranks(counts) if sum_over_ranks else counts
+        # Distinct files are counted per rank (ranks draw different clips; a sum could count twice).
+        failed_files = f"{len(self.failed_videos)}{' (seen by this rank)' if sum_over_ranks else ''}"
+        enough = requested >= min(self.min_clips, self.epoch_clips or self.min_clips)
+        if not (enough and substituted > self.max_failed_share * requested):
+            return
+        raise TooManyFailedVideosError(
+            f"{substituted} of the {requested} training clips of {where} come from replacement videos "
+            f"(their own failed to decode), more than DATA.MAX_FAILED_SHARE={self.max_failed_share}; "
+            f"{failed_files} of the {self.num_videos} files in {self.source} have failed so far: see the "
+            "'Skipping training video' warnings for the files and reasons, fix or drop them"
+        )

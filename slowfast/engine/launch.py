@@ -5,11 +5,13 @@ from typing import Optional
 
 from fvcore.common.config import CfgNode
 
+from slowfast.config.loading import ConfigError
 from slowfast.datasets.errors import DataError
 from slowfast.engine.checkpoint import CheckpointError
 from slowfast.engine.context import RunContext
+from slowfast.engine.finite_guard import NonFiniteLossError
 from slowfast.engine.time_split import timed
-from slowfast.engine.trainer import NonFiniteLossError, Trainer
+from slowfast.engine.trainer import Trainer
 from slowfast.utils import distributed
 from slowfast.utils.distributed import ProcessPlace
 from slowfast.utils.env import seed_everything, select_device
@@ -21,10 +23,10 @@ logger = get_logger(__name__)
 def exit_code_for(error: BaseException) -> Optional[int]:
     """The exit status of a run stopped by ``error`` when it needs no traceback, else None.
 
-    Bad inputs found while running (data, checkpoints) exit 2 like a bad config; a diverged
-    loss exits 1. Anything else is a bug and keeps its traceback.
+    Bad inputs found while running (config, data, checkpoints) exit 2 like a bad config found
+    at loading; a diverged loss exits 1. Anything else is a bug and keeps its traceback.
     """
-    if isinstance(error, (DataError, CheckpointError)):
+    if isinstance(error, (ConfigError, DataError, CheckpointError)):
         return 2
     if isinstance(error, NonFiniteLossError):
         return 1

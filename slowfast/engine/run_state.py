@@ -95,7 +95,7 @@ def resume_latest(
     """Load the most advanced readable checkpoint of this run; None when there is none.
 
     Returns ``{"epoch" (the epoch to run next), "start_batch", "epoch_sums" (or None),
-    "trainer_state", "rng_state" (or None), "path"}``. Unreadable files are logged and skipped;
+    "trainer_state", "rng_state" (or None), "path", "cfg" (its YAML, or None)}``. Unreadable files are logged and skipped;
     a checkpoint of another run (different config) raises CheckpointError.
     """
     remove_torn_temporaries(output_dir)
@@ -108,6 +108,9 @@ def resume_latest(
             logger.error("Skipping unreadable checkpoint %s: %s", path, err)
             continue
         check_same_run(contents.get("cfg"), cfg_yaml, path)
+        if not _finite_weights(contents["model_state"]):
+            logger.error("Skipping checkpoint %s: its weights hold NaN or infinite values", path)
+            continue
         ckpt.load_model_state(model, contents["model_state"], source=f"'{path}'")
         optimizer.load_state_dict(contents["optimizer_state"])
         if scaler is not None and "scaler_state" in contents:
@@ -116,14 +119,24 @@ def resume_latest(
         return {
             "epoch": epoch, "start_batch": start_batch, "epoch_sums": contents.get("epoch_sums"),
             "trainer_state": contents.get("trainer_state", {}), "rng_state": contents.get("rng_state"),
-            "path": path,
+            "path": path, "cfg": contents.get("cfg"),
         }
     if candidates:
         raise ckpt.CheckpointError(
-            f"no readable checkpoint among {[p.name for _, p in candidates]} in "
+            f"no readable checkpoint with finite weights among {[p.name for _, p in candidates]} in "
             f"{ckpt.checkpoint_dir(output_dir)}; move them away to start afresh"
         )
     return None
+
+
+def _finite_weights(state: Mapping[str, Any]) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in state.values() if isinstance(t, torch.Tensor) and t.is_floating_point())
+
+
+def newest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
+    """The checkpoint a rerun would try first (the most advanced one), or None when there is none."""
+    candidates = _candidates(output_dir)
+    return candidates[0][1] if candidates else None
 
 
 def remove_torn_temporaries(output_dir: str | os.PathLike) -> list[Path]:
@@ -192,6 +205,13 @@ def check_same_run(saved_yaml: Any, current_yaml: str, path: Path) -> None:
             f"{f'; and {more} more' if more > 0 else ''}). Choose another OUTPUT_DIR, or move "
             f"{path.parent} away to start afresh"
         )
+
+
+def saved_value(saved_yaml: Any, key: str) -> Any:
+    """The value of dotted ``key`` in a checkpoint's config YAML (None when absent)."""
+    if not isinstance(saved_yaml, str):
+        return None
+    return _flatten(yaml.safe_load(saved_yaml)).get(key)
 
 
 def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:

@@ -6,7 +6,7 @@ from slowfast.datasets.build import build_dataset
 from slowfast.datasets.loader import build_eval_loader
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.caffe2_weights import load_pretrained_weights
-from slowfast.engine.context import InputPreparer, RunContext, memory_format
+from slowfast.engine.context import InputPreparer, RunContext, check_ranks_agree, memory_format
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.models import build_model
@@ -45,6 +45,7 @@ def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
         load_pretrained_weights(path, model, _checkpoint_type(cfg, path), reset_head_if_classes_differ=False)
         logger.info(f"testing {path}")
     dataset = build_dataset(cfg, "test")
+    check_ranks_agree(len(dataset), "test entries", getattr(dataset, "source", "the test list"))
     pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"
     loader = build_eval_loader(
         dataset, cfg.TEST.BATCH_SIZE // ctx.world_size, cfg.DATA_LOADER.NUM_WORKERS, pin,
@@ -62,5 +63,12 @@ def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
     )
     if cfg.TEST.SAVE_RESULTS_PATH and ctx.is_main:
         torch.save(ensemble.state(), f"{cfg.OUTPUT_DIR}/{cfg.TEST.SAVE_RESULTS_PATH}")
-    log_json_stats({"split": "test_final", **results}, cfg.OUTPUT_DIR if ctx.is_main else None)
-    return results
+    record = {"split": "test_final", **_accuracy_keys(results)}
+    log_json_stats(record, cfg.OUTPUT_DIR if ctx.is_main else None)
+    return record
+
+
+def _accuracy_keys(results: dict) -> dict:
+    """PySlowFast's test_final keys: ``top1_acc``/``top5_acc`` (%) for top1/top5; others unchanged."""
+    renamed = {"top1": "top1_acc", "top5": "top5_acc"}
+    return {renamed.get(key, key): value for key, value in results.items()}

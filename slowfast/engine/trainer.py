@@ -1,5 +1,4 @@
 """The training loop: one schedule drives shapes, batch sizes, LR, eval and checkpoints."""
-import math
 import time
 from contextlib import nullcontext
 
@@ -15,27 +14,28 @@ from slowfast.engine.caffe2_weights import load_pretrained_weights
 from slowfast.engine.compile import compile_model, training_batch_shapes
 from slowfast.engine.data_health import FailedVideoCounter
 from slowfast.engine.data_time import EpochDataTimer, describe_data_time
-from slowfast.engine.context import InputPreparer, RunContext, build_loss, input_shapes, memory_format, unwrap
+from slowfast.engine.context import (
+    InputPreparer, RunContext, build_loss, check_ranks_agree, input_shapes, memory_format, unwrap,
+)
 from slowfast.engine.evaluator import run_views
+from slowfast.engine.finite_guard import BadStep, LossWatch, NonFiniteLossError, weights_are_finite
 from slowfast.engine.meters import format_eta
 from slowfast.engine.time_split import TimeSplit, format_time_split
-from slowfast.engine.train_stats import RunningSums, top1_correct
+from slowfast.engine.train_stats import RunningSums, error_rates, top1_top5_correct
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.engine.optimizer import build_optimizer, set_lr
 from slowfast.engine.precise_bn import recompute_bn_stats
 from slowfast.models import build_model
+from slowfast.models.build import bn_group_size
 from slowfast.models.complexity import model_info_line
 from slowfast.multigrid.report import format_schedule_table
-from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches
-from slowfast.multigrid.schedule import build_schedule
+from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches, phase_batch_counts
+from slowfast.multigrid.schedule import build_schedule, first_differing_epoch
 from slowfast.utils import distributed
+from slowfast.utils.bn_groups import rank_share
 from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
 
 logger = get_logger(__name__)
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite."""
 
 
 class SkippedStep(Exception):
@@ -75,9 +75,11 @@ class Trainer:
         self.autocast = _autocast(cfg, ctx.device)
         self.train_set = build_dataset(cfg, "train")
         self.val_set = build_dataset(cfg, "val")
+        check_ranks_agree(len(self.train_set), "training videos", getattr(self.train_set, "source", "train list"))
+        check_ranks_agree(len(self.val_set), "validation videos", getattr(self.val_set, "source", "val list"))
         self.sampler = MultigridBatchSampler(
             len(self.train_set), self.schedule, world_size=ctx.world_size, rank=ctx.rank,
-            seed=cfg.RNG_SEED,
+            seed=cfg.RNG_SEED, bn_group_size=bn_group_size(cfg),
         )
         pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"
         self.train_loader = build_train_loader(
@@ -97,7 +99,10 @@ class Trainer:
         # Where a resumed run re-enters its first epoch (a mid-epoch "last" checkpoint).
         self.start_batch, self.resumed_sums = 0, None
         self.last_timer = run_state.CheckpointTimer(cfg.TRAIN.CHECKPOINT_MINUTES)
-        self.failed_videos = FailedVideoCounter(cfg.DATA.MAX_FAILED_SHARE)
+        self.loss_watch = LossWatch(ctx.device)
+        self.failed_videos = FailedVideoCounter(
+            cfg.DATA.MAX_FAILED_SHARE, len(self.train_set), getattr(self.train_set, "source", "the train list"),
+        )
         self.time_split = TimeSplit()
 
     def fit(self) -> dict:
@@ -108,6 +113,7 @@ class Trainer:
         for epoch in range(self.start_epoch, self.schedule.max_epoch):
             stage = self.schedule.stage_at(epoch).index
             self.train_epoch(epoch)
+            self._stop_if_diverged()
             evaluate = self.schedule.is_eval_epoch(epoch)
             save = self.schedule.is_checkpoint_epoch(epoch)
             if (evaluate or save) and self.cfg.BN.USE_PRECISE_STATS:
@@ -124,8 +130,9 @@ class Trainer:
         return val_stats
 
     def _save_epoch_checkpoint(self, epoch: int) -> None:
-        """Saved after validation, so the checkpoint holds this epoch's best_top1 and the RNG state
-        the next epoch starts from (the eval loader draws from the global generator)."""
+        """Saved after validation, so the checkpoint holds this epoch's best accuracies and the RNG
+        state the next epoch starts from; never with non-finite weights."""
+        self._require_finite_weights(f"epoch {epoch + 1}")
         rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state())
         if self.ctx.is_main:
             path = ckpt.save_checkpoint(
@@ -166,8 +173,7 @@ class Trainer:
             epoch_timer.add_wait(waited)
             self.time_split.add(stage, "data", waited)
             ready = tic + waited
-            where = f"epoch {epoch + 1}, iteration {it + 1}"
-            self.failed_videos.check_batch(next(requested_batches), used_videos, where)
+            self._check_data_health(next(requested_batches), used_videos, epoch, it, num_batches)
             lr = self.schedule.lr_at(epoch + it / num_batches)
             set_lr(self.optimizer, lr)
             labels = labels.to(self.ctx.device, non_blocking=True)
@@ -184,7 +190,8 @@ class Trainer:
                 tic = time.perf_counter()
                 self._record_step(stage, clips.shape, tic - ready)
                 continue
-            correct = None if self.cfg.DATA.MULTI_LABEL else top1_correct(logits, labels)
+            self.loss_watch.observe(loss, epoch, it, tuple(clips.shape))
+            correct = None if self.cfg.DATA.MULTI_LABEL else top1_top5_correct(logits, labels)
             for sums in (window, epoch_total):
                 sums.add(loss, correct, clips.shape[0])
             self.state["global_iter"] += 1
@@ -199,7 +206,7 @@ class Trainer:
                     "global_iter": self.state["global_iter"],
                 }
                 stats["eta"] = format_eta(stats["dt"] * self._remaining_iters(epoch, it))
-                self._check_finite(stats, epoch, it, clips)
+                self._stop_if_diverged()
                 log_json_stats(stats, self._stats_dir())
                 self.writer.add_scalars({"Train/loss": stats["loss"], "Train/lr": lr}, self.state["global_iter"])
                 window, data_time, last_log = RunningSums(self.ctx.device), 0.0, time.perf_counter()
@@ -217,6 +224,22 @@ class Trainer:
         if self.ctx.is_main:
             where = f"epoch {epoch + 1} (stage {self.schedule.stage_at(epoch).index})"
             logger.info(describe_data_time(epoch_timer.summary(), where))
+
+    def _check_data_health(self, requested: list, used_videos: torch.Tensor, epoch: int, it: int, num_batches: int) -> None:
+        """Count the batch's substitutes, name newly failed files, judge the epoch's share so far
+        (every iteration in one process; with several, at logged iterations, summed over ranks)."""
+        where = f"epoch {epoch + 1}, iteration {it + 1}"
+        counter = self.failed_videos
+        new = counter.check_batch(requested, used_videos, where)
+        for number, index in enumerate(new, start=len(counter.failed_videos) - len(new) + 1):
+            path = getattr(self.train_set, "video_path", lambda i: f"entry {i}")(index)
+            logger.warning(f"training video {path} failed to decode ({number} of the "
+                           f"{counter.num_videos} files in {counter.source} so far); a replacement took its place")
+        logged = (it + 1) % self.cfg.LOG_PERIOD == 0 or it + 1 == num_batches
+        if self.ctx.world_size == 1:
+            counter.judge(f"epoch {epoch + 1} so far (iteration {it + 1})")
+        elif logged:
+            counter.judge(f"epoch {epoch + 1} so far (iteration {it + 1})", _sum_over_ranks(self.ctx.device))
 
     def train_step(self, inputs: list[torch.Tensor], labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward, loss, backward, update; returns the detached loss and logits."""
@@ -239,11 +262,17 @@ class Trainer:
         )
         # The bare model: ranks hold different numbers of val batches, DDP's forward would wait.
         results = run_views(unwrap(self.model), self.val_loader, self.prepare, ensemble, self.cfg.MODEL.HEAD_ACT, self.autocast)
-        metric = "map" if self.cfg.DATA.MULTI_LABEL else "top1"
-        if metric in results:
-            self.state[f"best_{metric}"] = max(self.state.get(f"best_{metric}", 0.0), results[metric])
-        stats = {"_type": "val_epoch", "epoch": f"{epoch + 1}/{self.schedule.max_epoch}", **results,
-                 f"best_{metric}": self.state.get(f"best_{metric}", 0.0)}
+        for metric in ("top1", "top5", "map"):
+            if metric in results:
+                self.state[f"best_{metric}"] = max(self.state.get(f"best_{metric}", 0.0), results[metric])
+        counts = {key: results[key] for key in ("num_videos", "num_failed", "incomplete") if key in results}
+        # PySlowFast's keys: errors and their running minimum (single-label), or mAP (multi-label).
+        if "map" in results:
+            metrics = {"map": results["map"], "best_map": self.state["best_map"]}
+        else:
+            best = {key: self.state.get(f"best_{key}", 0.0) for key in ("top1", "top5")}
+            metrics = {**error_rates(results), **{f"min_{k}": v for k, v in error_rates(best).items()}}
+        stats = {"_type": "val_epoch", "epoch": f"{epoch + 1}/{self.schedule.max_epoch}", **metrics, **counts}
         log_json_stats(stats, self._stats_dir())
         self.writer.add_scalars(
             {f"Val/{key}": value for key, value in results.items() if key in ("top1", "top5", "map")},
@@ -264,13 +293,33 @@ class Trainer:
         stage = self.schedule.stage_at(epoch)
         return {"epoch": f"{epoch + 1}/{self.schedule.max_epoch}", "stage": stage.index}
 
-    def _check_finite(self, stats: dict, epoch: int, it: int, clips: torch.Tensor) -> None:
-        if not math.isfinite(stats["loss"]):
+    def _stop_if_diverged(self) -> None:
+        """Raise NonFiniteLossError if any step since the last check had a non-finite loss (all ranks call it)."""
+        bad = self.loss_watch.first_non_finite()
+        if bad is None:
+            return
+        raise NonFiniteLossError(f"{self._describe(bad)}; lower SOLVER.BASE_LR or check the data. {self._resume_note()}")
+
+    def _describe(self, bad: BadStep) -> str:
+        if bad.epoch is None:
+            return "the loss is not finite on another rank (its log names the iteration)"
+        return (f"loss is {bad.value} at epoch {bad.epoch + 1}, iteration {bad.iteration + 1}, "
+                f"stage {self.schedule.stage_at(bad.epoch).index}, batch shape {bad.batch_shape}")
+
+    def _require_finite_weights(self, where: str) -> None:
+        """Refuse to checkpoint non-finite weights (all ranks check: DDP keeps their weights equal)."""
+        if not weights_are_finite(unwrap(self.model)):
             raise NonFiniteLossError(
-                f"loss is {stats['loss']} around epoch {epoch + 1}, iteration {it + 1}, "
-                f"stage {self.schedule.stage_at(epoch).index}, batch shape {tuple(clips.shape)}; "
-                "lower SOLVER.BASE_LR or check the data"
+                f"the weights hold NaN or infinite values at {where} although every loss was finite; "
+                f"they were not saved; lower SOLVER.BASE_LR or check the data. {self._resume_note()}"
             )
+
+    def _resume_note(self) -> str:
+        """What rerunning the command does: resume from the newest checkpoint (all hold finite weights)."""
+        latest = run_state.newest_checkpoint(self.cfg.OUTPUT_DIR)
+        if latest is None:
+            return "There is no checkpoint: rerunning starts afresh"
+        return f"No checkpoint was written after it: rerunning resumes from {latest}"
 
     def _batches_in(self, epoch: int) -> int:
         sizes = self.schedule.stage_at(epoch).short_cycle_batch_sizes
@@ -290,25 +339,31 @@ class Trainer:
                 )
 
     def _precise_bn(self, epoch: int) -> None:
-        stage = self.schedule.stage_at(epoch)
-        base_shape = stage.base_shape
-        per_device = stage.short_cycle_batch_sizes[-1] // self.ctx.world_size
-        order = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(self.cfg.RNG_SEED + epoch))
-        # Each rank takes its slice of every global batch; all ranks run as many batches.
+        """BN statistics recomputed at the shape validation and test use (the full shape, with the
+        baseline batch), whatever the stage trained: multigrid's coarse stages would otherwise
+        leave statistics of other frame counts and crops in the model that is evaluated."""
+        shape = self.train_set.options.full_train_shape
         world, rank = self.ctx.world_size, self.ctx.rank
-        num_batches = min(self.cfg.BN.NUM_BATCHES_PRECISE, len(order) // (per_device * world))
-        starts = [(b * world + rank) * per_device for b in range(num_batches)]
-        batches = [[(int(i), base_shape, epoch) for i in order[s:s + per_device]] for s in starts]
-        loader = build_train_loader(self.train_set, batches, self.cfg.DATA_LOADER.NUM_WORKERS, False, persistent=False)
+        global_size = max(self.cfg.TRAIN.BATCH_SIZE // world, 1) * world
+        order = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(self.cfg.RNG_SEED + epoch))
+        # Each rank takes its share of every global batch; all ranks run as many batches.
+        num_batches = min(self.cfg.BN.NUM_BATCHES_PRECISE, len(order) // global_size)
+        share = rank_share(global_size, world, rank, bn_group_size(self.cfg))
+        batches = [[(int(order[b * global_size + p]), shape, epoch) for p in share] for b in range(num_batches)]
+        loader = build_train_loader(self.train_set, batches, self.cfg.DATA_LOADER.NUM_WORKERS, False,
+                                    seed=self.cfg.RNG_SEED + epoch, persistent=False)
         recompute_bn_stats(unwrap(self.model), loader, num_batches, self.prepare)
         distributed.average_bn_buffers(unwrap(self.model))
-        logger.info(f"precise BN over {num_batches} batches of {per_device} clips at {base_shape}")
+        logger.info(f"precise BN over {num_batches} batches of {len(share)} clips at {shape}")
 
     def _epoch_sums_so_far(self) -> RunningSums:
         """Fresh epoch sums, or those a mid-epoch checkpoint saved (with the skipped-video count)."""
         sums = RunningSums(self.ctx.device)
         saved, self.resumed_sums = self.resumed_sums, None
-        self.failed_videos.start_epoch((saved or {}).get("skipped_videos", 0))
+        stage = self.schedule.stage_at(self.sampler.epoch)
+        sizes = stage.short_cycle_batch_sizes
+        epoch_clips = sum(n * size for n, size in zip(phase_batch_counts(len(self.train_set), sizes), sizes))
+        self.failed_videos.load_state(saved or {}, epoch_clips)
         if saved is not None:
             sums.load_state(saved)
         return sums
@@ -324,11 +379,13 @@ class Trainer:
 
     def _save_last(self, epoch: int, next_batch: int, epoch_total: RunningSums) -> None:
         """Write checkpoint_last.pyth: ``next_batch`` batches of ``epoch`` are done (all ranks call this)."""
+        self._stop_if_diverged()
+        self._require_finite_weights(f"epoch {epoch + 1}, iteration {next_batch}")
         rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state())
         if self.ctx.is_main:
             run_state.save_last_checkpoint(
                 self.cfg.OUTPUT_DIR, epoch, next_batch,
-                {**epoch_total.state(), "skipped_videos": self.failed_videos.epoch_count}, unwrap(self.model),
+                {**epoch_total.state(), **self.failed_videos.state()}, unwrap(self.model),
                 self.optimizer, self.cfg.dump(), self._trainer_state(), rng_state=rng_state,
             )
         self.last_timer.reset()
@@ -338,6 +395,7 @@ class Trainer:
         if self.cfg.TRAIN.AUTO_RESUME:
             resumed = run_state.resume_latest(self.cfg.OUTPUT_DIR, unwrap(self.model), self.optimizer, self.cfg.dump())
         if resumed is not None:
+            self._check_resumable_layout(resumed)
             self.start_epoch, self.start_batch = resumed["epoch"], resumed["start_batch"]
             self.resumed_sums = resumed["epoch_sums"]
             trainer_state = dict(resumed["trainer_state"])
@@ -356,6 +414,32 @@ class Trainer:
             )
             logger.info(f"initialised from {self.cfg.TRAIN.CHECKPOINT_FILE_PATH}")
 
+    def _check_resumable_layout(self, resumed: dict) -> None:
+        """Refuse a checkpoint whose trained epochs this config would lay out otherwise.
+
+        SOLVER.MAX_EPOCH may change on resume, but under multigrid (or a cosine LR) it moves every
+        stage and LR: the epochs already trained then belong to another schedule.
+        """
+        path, epoch, start_batch = resumed["path"], resumed["epoch"], resumed["start_batch"]
+        trained_max = run_state.saved_value(resumed["cfg"], "SOLVER.MAX_EPOCH")
+        if trained_max is not None and trained_max != self.cfg.SOLVER.MAX_EPOCH:
+            old_cfg = self.cfg.clone()
+            old_cfg.defrost()
+            old_cfg.SOLVER.MAX_EPOCH = trained_max
+            differs = first_differing_epoch(build_schedule(old_cfg), self.schedule, epoch + (start_batch > 0))
+            if differs is not None:
+                raise ckpt.CheckpointError(
+                    f"SOLVER.MAX_EPOCH is {self.cfg.SOLVER.MAX_EPOCH} but checkpoint '{path}' was trained with "
+                    f"{trained_max}, and the new schedule gives its epoch {differs + 1} other shapes, batch sizes "
+                    f"or learning rates; resume with SOLVER.MAX_EPOCH {trained_max}, or start afresh in another OUTPUT_DIR"
+                )
+        batches = self._batches_in(epoch)
+        if start_batch > batches:
+            raise ckpt.CheckpointError(
+                f"checkpoint '{path}' stopped after batch {start_batch} of epoch {epoch + 1}, which now has "
+                f"{batches} batches (did the training list change?); restore it, or move {path} away"
+            )
+
     def _log_setup(self) -> None:
         if not self.ctx.is_main:
             return
@@ -366,6 +450,16 @@ class Trainer:
 
     def _stats_dir(self) -> str | None:
         return self.cfg.OUTPUT_DIR if self.ctx.is_main else None
+
+
+def _sum_over_ranks(device: torch.device):
+    """A function adding a list of ints over all ranks (one small all-reduce)."""
+
+    def add(values: list[int]) -> list[int]:
+        total = distributed.all_reduce_sum(torch.tensor(values, dtype=torch.float64, device=device))
+        return [int(round(v)) for v in total.cpu().tolist()]
+
+    return add
 
 
 def _autocast(cfg: CfgNode, device: torch.device):

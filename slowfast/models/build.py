@@ -16,8 +16,14 @@ ModelFactory = Callable[[CfgNode], nn.Module]
 # MODEL.MODEL_NAME -> function building that model (on CPU, not initialised) from the config.
 MODEL_REGISTRY: dict[str, ModelFactory] = {}
 
-# RESNET.TRANS_FUNC -> residual transform of ResNet-50/101 (ResNet-18 always uses "basic").
-_TRANSFORMS = {"bottleneck_transform": "bottleneck", "basic_transform": "basic"}
+# RESNET.TRANS_FUNC -> residual transform, whatever RESNET.DEPTH (as in PySlowFast).
+# "basic_transform" builds PySlowFast's basic-block network (R50 stage widths), so its checkpoints
+# load; "plain_basic_transform" (ours) the same blocks at plain ResNet-18 widths, far cheaper.
+_TRANSFORMS = {
+    "bottleneck_transform": "bottleneck",
+    "basic_transform": "basic",
+    "plain_basic_transform": "plain_basic",
+}
 
 
 def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
@@ -72,18 +78,15 @@ def norm_factory(cfg: CfgNode) -> NormFactory:
 def resnet_options(cfg: CfgNode) -> ResNetOptions:
     """Backbone options from the RESNET and NONLOCAL keys."""
     depth = cfg.RESNET.DEPTH
-    if depth == 18:
-        transform = "basic"
-    elif cfg.RESNET.TRANS_FUNC in _TRANSFORMS:
-        transform = _TRANSFORMS[cfg.RESNET.TRANS_FUNC]
-    else:
+    if cfg.RESNET.TRANS_FUNC not in _TRANSFORMS:
         raise ValueError(
             f"RESNET.TRANS_FUNC {cfg.RESNET.TRANS_FUNC!r} is not one of {list(_TRANSFORMS)}"
         )
-    if transform == "basic" and cfg.RESNET.NUM_GROUPS != 1:
+    transform = _TRANSFORMS[cfg.RESNET.TRANS_FUNC]
+    if transform != "bottleneck" and cfg.RESNET.NUM_GROUPS != 1:
         raise ValueError(
             f"RESNET.NUM_GROUPS {cfg.RESNET.NUM_GROUPS} needs bottleneck blocks; "
-            "basic blocks (ResNet-18) take 1"
+            f"{cfg.RESNET.TRANS_FUNC} blocks take 1"
         )
     if cfg.NONLOCAL.INSTANTIATION not in NONLOCAL_INSTANTIATIONS:
         raise ValueError(

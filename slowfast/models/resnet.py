@@ -12,7 +12,9 @@ import torch.nn as nn
 from slowfast.models.nonlocal_block import Nonlocal
 from slowfast.models.norm import NormFactory
 
-TRANSFORMS = ("bottleneck", "basic")
+# "basic" and "plain_basic" are the same block; they differ in the stage widths the builder gives
+# them (video_model.TRANSFORM_EXPANSION): PySlowFast's R50 widths, or plain ResNet-18 widths.
+TRANSFORMS = ("bottleneck", "basic", "plain_basic")
 
 
 class BottleneckTransform(nn.Module):
@@ -240,7 +242,7 @@ def _branch2(
     norm: NormFactory,
 ) -> nn.Module:
     """The residual transform of one block of ``spec``."""
-    if transform == "basic":
+    if transform in ("basic", "plain_basic"):
         return BasicTransform(
             dim_in, spec.dim_out, temporal_kernel, stride, spec.dilation, inplace_relu, norm
         )

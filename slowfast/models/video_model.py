@@ -27,8 +27,10 @@ STAGE_DEPTHS: dict[int, tuple[int, int, int, int]] = {
     50: (3, 4, 6, 3),
     101: (3, 4, 23, 3),
 }
-# Output width of a block relative to its inner width.
-TRANSFORM_EXPANSION = {"bottleneck": 4, "basic": 1}
+# Output width of a stage relative to WIDTH_PER_GROUP x 2^stage. PySlowFast keeps R50's widths
+# for basic blocks too (256..2048 for width 64, a projection in res2's first block); plain_basic
+# is the cheaper torchvision-style ResNet-18 (64..512), an option of ours.
+TRANSFORM_EXPANSION = {"bottleneck": 4, "basic": 4, "plain_basic": 1}
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Batch sampler that emits ``(index, ClipShape, epoch)`` items following the schedule's stages.
 
 Iteration i of an epoch takes the next global batch (the size of short-cycle phase i mod P)
-from one permutation of the dataset shared by all ranks; each rank gets its own contiguous
-slice of that global batch. So ranks see disjoint clips, the same shape at the same
-iteration, and the same number of iterations.
+from one permutation of the dataset shared by all ranks; each rank gets its own share of that
+global batch (``bn_groups.rank_share``: chosen so the ranks' BN groups are those one process
+would form). So ranks see disjoint clips, the same shape at the same iteration, and the same
+number of iterations.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from slowfast.multigrid.schedule import Schedule, Stage
 from slowfast.multigrid.shape import ClipShape
+from slowfast.utils.bn_groups import rank_share
 
 Batch = list[tuple[int, ClipShape, int]]
 
@@ -70,6 +72,7 @@ class MultigridBatchSampler:
         rank: int = 0,
         seed: int = 0,
         drop_last: bool = True,
+        bn_group_size: int | None = None,
     ) -> None:
         if dataset_size < 1:
             raise ValueError(f"dataset_size must be >= 1, got {dataset_size}")
@@ -82,6 +85,7 @@ class MultigridBatchSampler:
         self.rank = rank
         self.seed = seed
         self.drop_last = drop_last
+        self.bn_group_size = bn_group_size
         self.epoch = 0
         self.start_batch = 0
 
@@ -117,10 +121,9 @@ class MultigridBatchSampler:
         for iteration, (start, global_size) in enumerate(self._global_batches()):
             if iteration < self.start_batch:
                 continue
-            per_rank = global_size // self.world_size
-            first = start + self.rank * per_rank
+            share = rank_share(global_size, self.world_size, self.rank, self.bn_group_size)
             shape = shapes[iteration % len(shapes)]
-            yield [(int(index), shape, self.epoch) for index in order[first : first + per_rank]]
+            yield [(int(order[start + position]), shape, self.epoch) for position in share]
 
     def _permutation(self) -> np.ndarray:
         """The epoch's shuffled dataset order, seeded by (seed, epoch) only."""

@@ -11,3 +11,31 @@ def ranks_per_bn_group(per_device_batch: int, group_size: int, world_size: int) 
     while world_size % wanted:
         wanted -= 1
     return wanted
+
+
+def rank_share(global_size: int, world_size: int, rank: int, group_size: int | None) -> list[int]:
+    """Positions of a global batch that ``rank`` trains on.
+
+    GroupedBatchNorm3d puts clip ``i`` of a batch with ``G`` groups in group ``i % G``, and ranks
+    with fewer clips than a group pool their statistics over consecutive ranks. The share is
+    chosen so that the groups the ranks form are exactly those one process would form over the
+    whole global batch: several ranks then train like one process. Where no such share exists
+    (no grouping, sizes that do not divide), each rank takes its contiguous slice.
+    """
+    per_rank = global_size // world_size
+    contiguous = list(range(rank * per_rank, (rank + 1) * per_rank))
+    if group_size is None or world_size == 1 or per_rank == 0:
+        return contiguous
+    if per_rank >= group_size:
+        if per_rank % group_size:
+            return contiguous
+        groups_per_rank = per_rank // group_size
+        num_groups = groups_per_rank * world_size
+        return [rank * groups_per_rank + position % groups_per_rank + num_groups * (position // groups_per_rank)
+                for position in range(per_rank)]
+    pooled = ranks_per_bn_group(per_rank, group_size, world_size)
+    if pooled * per_rank != group_size:
+        return contiguous
+    num_groups = world_size // pooled
+    pool, member = divmod(rank, pooled)
+    return [pool + num_groups * (member * per_rank + position) for position in range(per_rank)]

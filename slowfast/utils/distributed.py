@@ -109,6 +109,17 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def gather_ints(value: int) -> list[int]:
+    """``value`` of every rank, in rank order (``[value]`` in a one-process run)."""
+    if world_size() == 1:
+        return [int(value)]
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    mine = torch.tensor([int(value)], dtype=torch.int64, device=device)
+    gathered = [torch.zeros_like(mine) for _ in range(world_size())]
+    dist.all_gather(gathered, mine)
+    return [int(t.item()) for t in gathered]
+
+
 def average_bn_buffers(model: torch.nn.Module) -> None:
     """Pool every BN's running statistics over the ranks (precise BN's last step).
 

@@ -19,10 +19,10 @@ def test_variant_overrides_select_the_cycles_and_an_output_dir_each():
 def test_run_variant_collects_the_val_curve_and_the_last_test_metric(tmp_path):
     script = (
         "print('[INFO] json_stats: {\"_type\": \"train_epoch\", \"loss\": 1.0}');"
-        "print('[INFO] json_stats: {\"_type\": \"val_epoch\", \"top1\": 40.0}');"
+        "print('[INFO] json_stats: {\"_type\": \"val_epoch\", \"top1_err\": 60.0, \"min_top1_err\": 60.0}');"
         "print('noise');"
-        "print('[INFO] json_stats: {\"_type\": \"val_epoch\", \"top1\": 55.5}');"
-        "print('[INFO] json_stats: {\"split\": \"test_final\", \"top1\": 60.25}')"
+        "print('[INFO] json_stats: {\"_type\": \"val_epoch\", \"top1_err\": 44.5, \"min_top1_err\": 44.5}');"
+        "print('[INFO] json_stats: {\"split\": \"test_final\", \"top1_acc\": 60.25, \"top5_acc\": 90.0}')"
     )
     ticks = iter(range(100))
     run = ablation.run_variant([sys.executable, "-c", script], "baseline", str(tmp_path), clock=lambda: float(next(ticks)))
@@ -32,6 +32,13 @@ def test_run_variant_collects_the_val_curve_and_the_last_test_metric(tmp_path):
     failed = ablation.run_variant([sys.executable, "-c", "print('error: too few clips'); raise SystemExit(3)"],
                                   "x", str(tmp_path))
     assert failed.returncode == 3 and failed.log_tail == ["error: too few clips"]
+
+
+def test_metric_of_reads_pyslowfast_keys_and_older_logs():
+    assert ablation.metric_of({"_type": "val_epoch", "top1_err": 25.0, "top5_err": 5.0}) == 75.0
+    assert ablation.metric_of({"split": "test_final", "top1_acc": 61.5, "top5_acc": 90.0}) == 61.5
+    assert ablation.metric_of({"_type": "val_epoch", "top1": 40.0}) == 40.0  # logs written before
+    assert ablation.metric_of({"_type": "val_epoch", "map": 33.0}) == 33.0
 
 
 def test_markdown_table_gives_speedups_over_the_baseline_and_the_plot_is_a_png(tmp_path):

@@ -1,6 +1,7 @@
 """Checkpoint layout, atomic save, strict loading, resume fallback and the weights_only guard."""
 import logging
 import os
+import stat
 from collections import OrderedDict
 
 import numpy as np
@@ -267,3 +268,17 @@ def test_pretrained_rejects_a_dict_without_weights(tmp_path):
     torch.save({"weights": {"a": torch.zeros(1)}, "epoch": 1}, path)
     with pytest.raises(ckpt.CheckpointError, match=r"no 'model_state'.*\[epoch, weights\]"):
         ckpt.load_pretrained(path, tiny_model())
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_checkpoint_file_mode_follows_the_umask_like_an_ordinary_file(tmp_path, umask):
+    model = tiny_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    old = os.umask(umask)
+    try:
+        path = ckpt.save_checkpoint(tmp_path, 0, model, optimizer, CFG_YAML, {})
+        ordinary = tmp_path / "ordinary.txt"
+        ordinary.write_text("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(ordinary.stat().st_mode) == 0o666 & ~umask

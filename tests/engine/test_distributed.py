@@ -1,8 +1,8 @@
 """Two gloo processes on the CPU train a multigrid schedule exactly like one process on the union.
 
-Each rank takes a contiguous half of every global batch and the BN groups (MULTIGRID.BN_BASE_SIZE
-clips) either pool both ranks (per-device batch below the base size) or stay inside a rank
-(above it). With the augmentation drawn from (seed, index, epoch), the two-rank run must then end
+Each rank takes its share of every global batch (bn_groups.rank_share) and the BN groups
+(MULTIGRID.BN_BASE_SIZE clips) either pool both ranks (per-device batch below the base size) or
+stay inside a rank (above it), the groups one process forms. With the augmentation drawn from (seed, index, epoch), the two-rank run must then end
 every epoch with the weights of a one-process run on the same global batches.
 """
 import os
@@ -17,6 +17,7 @@ from slowfast.engine import trainer as trainer_module
 from slowfast.engine.launch import run
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.utils import distributed
+from slowfast.utils.bn_groups import rank_share
 
 MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
 # Global batch 4 with BN_BASE_SIZE 4: 2 clips per rank at the base shape (BN pools both ranks),
@@ -90,7 +91,9 @@ def test_two_gloo_ranks_train_a_multigrid_schedule_like_one_process(make_cfg, re
         for b0, b1, whole in zip(ranks[0]["batches"], ranks[1]["batches"], single["batches"]):
             assert {s for _, s in b0} == {s for _, s in b1} == {s for _, s in whole} and len({s for _, s in whole}) == 1
             assert len(b0) == len(b1) == len(whole) // 2
-            assert [i for i, _ in b0 + b1] == [i for i, _ in whole]
+            indices = [i for i, _ in whole]
+            assert [i for i, _ in b0] == [indices[p] for p in rank_share(len(whole), 2, 0, 4)]
+            assert [i for i, _ in b1] == [indices[p] for p in rank_share(len(whole), 2, 1, 4)]
         per_device_sizes |= {len(b) for b in ranks[0]["batches"]}
         for name, value in ranks[0]["params"].items():
             assert torch.equal(value, ranks[1]["params"][name]), name
@@ -112,9 +115,45 @@ def test_two_gloo_ranks_train_a_multigrid_schedule_like_one_process(make_cfg, re
     for logged_two, logged_one in zip(read_metrics(two_dir, "train_epoch"), read_metrics(one_dir, "train_epoch")):
         assert abs(logged_two["loss"] - logged_one["loss"]) < 1e-3
         assert logged_two["top1_err"] == logged_one["top1_err"]
-    for kind in ("val_epoch", "test_final"):
+    for kind, keys in (("val_epoch", ("top1_err", "top5_err")), ("test_final", ("top1_acc", "top5_acc"))):
         for logged_two, logged_one in zip(read_metrics(two_dir, kind), read_metrics(one_dir, kind)):
             # Every view of every video counted exactly once over the two ranks' shards.
             assert logged_two["num_videos"] == 8 and logged_two["incomplete"] == 0
-            assert logged_two["top1"] == logged_one["top1"] and logged_two["top5"] == logged_one["top5"]
+            assert all(logged_two[key] == logged_one[key] for key in keys)
     assert len(read_metrics(two_dir, "test_final")) == 1
+
+
+def _worker_reporting_its_error(rank: int, port: int, configs, report_dir: str) -> None:
+    """A torchrun-like rank with its own config; writes the one-line error it stops with."""
+    torch.set_num_threads(1)
+    os.environ.update({"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
+                       "MASTER_ADDR": "localhost", "MASTER_PORT": str(port)})
+    try:
+        run(configs[rank])
+        message = "finished"
+    except Exception as err:  # noqa: BLE001 - the test checks its kind and text
+        message = f"{launch.exit_code_for(err)} {err}"
+    Path(report_dir, f"rank{rank}.txt").write_text(message)
+
+
+def test_ranks_with_different_training_lists_stop_with_one_line(make_cfg, synthetic_dir, tmp_path):
+    # Rank 1's machine lists one video twice: as many iterations per epoch (so the old code ran on,
+    # with diverging permutations, instead of hanging), but a different list.
+    other = tmp_path / "other_data"
+    other.mkdir()
+    for name in ("val.csv", "test.csv"):
+        (other / name).write_text((synthetic_dir / name).read_text())
+    lines = (synthetic_dir / "train.csv").read_text().splitlines()
+    (other / "train.csv").write_text("\n".join(lines + lines[:1]) + "\n")
+    for csv in other.glob("*.csv"):  # relative video paths resolve next to the CSV
+        rows = [line.split(" ", 1) for line in csv.read_text().splitlines()]
+        csv.write_text("".join(f"{synthetic_dir / path} {label}\n" for path, label in rows))
+    common = {"TRAIN.BATCH_SIZE": 4, "TEST.BATCH_SIZE": 4, "SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0],
+              "SOLVER.LRS": [1], "TEST.ENABLE": False}
+    configs = [make_cfg(common, output="run"), make_cfg({**common, "DATA.PATH_TO_DATA_DIR": str(other)}, output="run")]
+    mp.spawn(_worker_reporting_its_error, args=(distributed.find_free_port(), configs, str(tmp_path)), nprocs=2, join=True)
+    reports = [(tmp_path / f"rank{rank}.txt").read_text() for rank in range(2)]
+    for rank, report in enumerate(reports):
+        source = f"{synthetic_dir if rank == 0 else other}/train.csv"
+        assert report == (f"2 ranks disagree on the number of training videos (rank 0 has 32, rank 1 has 33; this "
+                          f"rank read {source}); give every machine the same DATA.PATH_TO_DATA_DIR contents"), report

@@ -89,9 +89,11 @@ def last_epoch_records(output_dir: str, read_stats) -> dict:
     return records
 
 
-def test_run_killed_with_sigkill_at_several_points_ends_bit_identical(make_cfg, read_stats):
-    whole = make_cfg(RESUMABLE, output="whole", config_file=MG_CONFIG)
-    killed = make_cfg(RESUMABLE, output="killed", config_file=MG_CONFIG)
+@pytest.mark.parametrize("workers", [0, 2])
+def test_run_killed_with_sigkill_at_several_points_ends_bit_identical(make_cfg, read_stats, workers):
+    values = {**RESUMABLE, "DATA_LOADER.NUM_WORKERS": workers}
+    whole = make_cfg(values, output="whole", config_file=MG_CONFIG)
+    killed = make_cfg(values, output="killed", config_file=MG_CONFIG)
     run(whole)  # in this process: the same computation as the command, without its start-up time
     # Inside stage 0's first epoch (before any epoch checkpoint), then in later stages, leaving
     # several iterations after the last kill; the log count is cumulative, so each kill lands later.

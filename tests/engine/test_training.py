@@ -50,16 +50,22 @@ def test_baseline_run_logs_every_record_and_tests_the_last_checkpoint(make_cfg, 
         (f"{e}/3", f"{i}/4", 4 * (e - 1) + i) for e in (1, 2, 3) for i in (2, 4)
     ]
     assert {r["shape"] for r in iters} == {"8x8x32"} and {r["lr"] for r in iters} == {0.01}
-    assert all(set(r) >= {"loss", "top1_err", "dt", "dt_data", "eta", "stage"} for r in iters)
+    assert all(set(r) >= {"loss", "top1_err", "top5_err", "dt", "dt_data", "eta", "stage"} for r in iters)
+    assert all({"top1_err", "top5_err", "loss"} <= set(e) for e in epochs)
+    assert all(r["top5_err"] <= r["top1_err"] for r in iters + epochs)
 
     vals = read_stats(out, "val_epoch")
     assert [v["epoch"] for v in vals] == ["1/3", "2/3", "3/3"]
     assert all(v["num_videos"] == 8 and v["num_failed"] == 0 for v in vals)
-    assert [v["best_top1"] for v in vals] == [max(v["top1"] for v in vals[: i + 1]) for i in range(3)]
+    # PySlowFast's val_epoch keys: errors and their running minimum, no accuracies.
+    assert all({"top1_err", "top5_err", "min_top1_err", "min_top5_err"} <= set(v) and "top1" not in v for v in vals)
+    for key in ("top1_err", "top5_err"):
+        assert [v[f"min_{key}"] for v in vals] == [min(v[key] for v in vals[: i + 1]) for i in range(3)]
 
     (final,) = read_stats(out, "test_final")
     assert final["num_videos"] == 8 and final["num_failed"] == 0 and final["incomplete"] == 0
-    assert final["top1"] == round(results["test"]["top1"], 5)
+    assert final["top1_acc"] == round(results["test"]["top1_acc"], 5) and "top5_acc" in final
+    assert "top1" not in final and "top5" not in final
     assert read_metrics(out, "test_final") == [final]
     assert [v["epoch"] for v in read_metrics(out, "val_epoch")] == ["1/3", "2/3", "3/3"]
 
@@ -73,7 +79,8 @@ def test_baseline_run_logs_every_record_and_tests_the_last_checkpoint(make_cfg, 
         assert saved["epoch"] == epoch and saved["rng_state"] is not None
         # Written after that epoch's validation, so a resumed run knows the best top-1 so far.
         assert saved["trainer_state"] == {"global_iter": 4 * (epoch + 1), "samples_seen": 32 * (epoch + 1),
-                                          "best_top1": pytest.approx(val["best_top1"], abs=1e-5)}
+                                          "best_top1": pytest.approx(100 - val["min_top1_err"], abs=1e-5),
+                                          "best_top5": pytest.approx(100 - val["min_top5_err"], abs=1e-5)}
 
     events = EventAccumulator(str(Path(out) / "runs-kinetics"))
     events.Reload()

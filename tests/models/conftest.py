@@ -21,6 +21,8 @@ def tiny_cfg(arch: str, depth: int, width: int = 8, num_classes: int = 5) -> Cfg
     cfg.MODEL.DROPOUT_RATE = 0.0
     cfg.DATA.INPUT_CHANNEL_NUM = [3, 3] if two_pathways else [3]
     cfg.RESNET.DEPTH = depth
+    if depth == 18:  # the cheap plain-width ResNet-18
+        cfg.RESNET.TRANS_FUNC = "plain_basic_transform"
     cfg.RESNET.WIDTH_PER_GROUP = width
     cfg.RESNET.NUM_BLOCK_TEMP_KERNEL = [[23, 23]] * 4 if two_pathways else [[23]] * 4
     cfg.SLOWFAST.ALPHA = 4

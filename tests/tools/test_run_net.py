@@ -52,8 +52,13 @@ def assert_one_line_error(captured, message: str) -> None:
                                          "DATA.TRAIN_JITTER_SCALES[0] 48; lower the crop or raise the scale"),
         (["--opts", "MODEL.NUM_CLASSES", "0"], "MODEL.NUM_CLASSES must be >= 1, got 0"),
         (["MODEL.NUM_CLASSES", "0"], "MODEL.NUM_CLASSES must be >= 1, got 0"),
+        (["SYNTHETIC.GENERATE", "True", "SYNTHETIC.NUM_CLASSES", "4"],
+         "SYNTHETIC.NUM_CLASSES 4 differs from MODEL.NUM_CLASSES 8; set them equal"),
+        (["RESNET.TRANS_FUNC", "basic_transform", "RESNET.NUM_GROUPS", "2"],
+         "RESNET.NUM_GROUPS 2 needs RESNET.TRANS_FUNC bottleneck_transform; basic_transform blocks take 1"),
     ],
-    ids=["unknown key", "crop larger than scale", "--opts override", "positional override"],
+    ids=["unknown key", "crop larger than scale", "--opts override", "positional override", "synthetic classes",
+         "groups of basic blocks"],
 )
 def test_config_errors_exit_2_with_one_line(run_net, cli_args, tmp_path, capsys, overrides, message):
     assert run_net.main(cli_args(tmp_path, *overrides)) == 2
@@ -99,8 +104,9 @@ def test_diverging_run_exits_1_naming_the_iteration(run_net, cli_args, synthetic
     assert run_net.main(args) == 1
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
-    assert re.fullmatch(r"error: loss is (nan|inf) around epoch 1, iteration \d, stage 0, batch shape "
-                        r"\(8, 3, 8, 32, 32\); lower SOLVER.BASE_LR or check the data\n", captured.err), captured.err
+    assert re.fullmatch(r"error: loss is (nan|inf) at epoch 1, iteration \d, stage 0, batch shape "
+                        r"\(8, 3, 8, 32, 32\); lower SOLVER.BASE_LR or check the data. There is no checkpoint: "
+                        r"rerunning starts afresh\n", captured.err), captured.err
 
 
 def test_positional_and_opts_overrides_both_apply(run_net, cli_args, tmp_path):
@@ -155,3 +161,28 @@ def test_workers_it_starts_itself_also_exit_2_with_one_line_per_process(repo_roo
     expected = (f"error: {folder}/train.csv:1: label 9 is outside [0, MODEL.NUM_CLASSES=8); fix the CSV or "
                 "MODEL.NUM_CLASSES\n")
     assert errors == [expected, expected]
+
+
+@pytest.mark.parametrize(
+    "contents, message",
+    [
+        ("video frame\n", "{csv}:1: expected the header 'original_vido_id video_id frame_id path labels'"),
+        ("original_vido_id video_id frame_id path labels\nv 0 0 a.jpg\n", "{csv}:2: expected 5 whitespace-separated"),
+    ],
+)
+def test_malformed_frame_lists_are_one_line_data_errors(tmp_path, contents, message):
+    from slowfast.datasets.frame_list import read_frame_list
+    from slowfast.engine.launch import exit_code_for
+
+    (tmp_path / "train.csv").write_text(contents)
+    with pytest.raises(Exception) as caught:
+        read_frame_list(str(tmp_path), "train.csv")
+    assert exit_code_for(caught.value) == 2
+    assert str(caught.value).startswith(message.format(csv=tmp_path / "train.csv"))
+
+
+def test_config_errors_found_while_running_exit_2():
+    from slowfast.config import ConfigError
+    from slowfast.engine.launch import exit_code_for
+
+    assert exit_code_for(ConfigError("SYNTHETIC.NUM_CLASSES 4 differs")) == 2
