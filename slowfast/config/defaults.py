@@ -34,8 +34,6 @@ _C.TRAIN.CHECKPOINT_FILE_PATH = ""
 _C.TRAIN.CHECKPOINT_TYPE = "pytorch"
 # Inflate 2D (image) weights into the 3D model when loading TRAIN.CHECKPOINT_FILE_PATH.
 _C.TRAIN.CHECKPOINT_INFLATE = False
-# Start from epoch 0 even when TRAIN.CHECKPOINT_FILE_PATH records an epoch.
-_C.TRAIN.CHECKPOINT_EPOCH_RESET = False
 # Automatic mixed precision on CUDA (bf16 where supported).
 _C.TRAIN.MIXED_PRECISION = False
 # Keep conv weights and activations in channels_last_3d (NDHWC) memory format; with bf16 on
@@ -122,10 +120,6 @@ _C.MODEL.MODEL_NAME = "SlowFast"
 _C.MODEL.NUM_CLASSES = 400
 # Loss: "cross_entropy" (single label) or "bce_logit" (multi-label).
 _C.MODEL.LOSS_FUNC = "cross_entropy"
-# Architectures with one pathway.
-_C.MODEL.SINGLE_PATHWAY_ARCH = ["c2d", "i3d", "slow"]
-# Architectures with two pathways.
-_C.MODEL.MULTI_PATHWAY_ARCH = ["slowfast"]
 # Dropout rate before the final projection.
 _C.MODEL.DROPOUT_RATE = 0.5
 # Standard deviation of the normal init of the final projection.
@@ -317,8 +311,19 @@ _C.RNG_SEED = 1
 _C.LOG_PERIOD = 10
 # Log parameter count and GFLOPs per clip at start.
 _C.LOG_MODEL_INFO = True
-# torch.distributed backend for GPUs ("nccl"); CPU processes always use gloo.
-_C.DIST_BACKEND = "nccl"
+
+# Keys PySlowFast (or an earlier version here) had and nothing reads any more: naming one in a
+# config or override stops with this note instead of "unknown key".
+RETIRED_KEYS = {
+    "TRAIN.CHECKPOINT_EPOCH_RESET": "weights from TRAIN.CHECKPOINT_FILE_PATH always start at "
+    "epoch 0 (only OUTPUT_DIR's own checkpoints resume); remove the key",
+    "DIST_BACKEND": "the backend follows the device (nccl on GPUs, gloo on the CPU); "
+    "remove the key",
+    "MODEL.SINGLE_PATHWAY_ARCH": "the architectures come from the model registry "
+    "(slowfast/models/build.py); remove the key",
+    "MODEL.MULTI_PATHWAY_ARCH": "the architectures come from the model registry "
+    "(slowfast/models/build.py); remove the key",
+}
 
 
 def get_defaults() -> CfgNode:

@@ -6,11 +6,9 @@ from typing import Any
 
 from fvcore.common.config import CfgNode
 
-from slowfast.config.defaults import get_defaults
-
-
-class ConfigError(ValueError):
-    """A config file or override is invalid; the message says which key and what to do."""
+from slowfast.config.defaults import RETIRED_KEYS, get_defaults
+from slowfast.config.errors import ConfigError
+from slowfast.config.validation import validate_config
 
 
 def get_cfg() -> CfgNode:
@@ -20,8 +18,6 @@ def get_cfg() -> CfgNode:
 
 def load_config(cfg_file: str | None, overrides: Sequence[str] = ()) -> CfgNode:
     """Defaults <- YAML file (with ``_BASE_``) <- ``KEY VALUE`` overrides; validated and frozen."""
-    from slowfast.config.validation import validate_config
-
     cfg = get_defaults()
     if cfg_file:
         merge_file(cfg, cfg_file)
@@ -61,6 +57,7 @@ def merge_overrides(cfg: CfgNode, overrides: Sequence[str]) -> None:
 def _merge_mapping(node: CfgNode, values: Mapping, prefix: str, source: str) -> None:
     for name, value in values.items():
         full_key = f"{prefix}{name}"
+        _reject_retired(full_key, source)
         if name not in node:
             raise ConfigError(f"{source}: unknown key {full_key}{_suggest(node, name, prefix)}")
         if isinstance(node[name], CfgNode):
@@ -71,7 +68,14 @@ def _merge_mapping(node: CfgNode, values: Mapping, prefix: str, source: str) -> 
             node[name] = _coerce(value, node[name], full_key, source)
 
 
+def _reject_retired(key: str, source: str) -> None:
+    """A key that once existed gets its retirement note, not "unknown key"."""
+    if key in RETIRED_KEYS:
+        raise ConfigError(f"{source}: {key} was retired: {RETIRED_KEYS[key]}")
+
+
 def _locate(cfg: CfgNode, key: str, source: str) -> tuple[CfgNode, str]:
+    _reject_retired(key, source)
     node, parts = cfg, key.split(".")
     for depth, part in enumerate(parts):
         prefix = ".".join(parts[:depth])

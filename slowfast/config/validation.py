@@ -1,13 +1,17 @@
-"""Consistency checks run once after loading, so a bad config stops before training starts."""
+"""Consistency checks run once after loading, so a bad config stops before training starts.
+
+Single-field checks live in ``checks.py`` (shared with the builders); the schedule's keys
+(SOLVER, MULTIGRID, periods, jitter) are checked by building the schedule, and the
+architectures come from the model registry.
+"""
 from fvcore.common.config import CfgNode
 
-from slowfast.config.loading import ConfigError
+from slowfast.config.checks import at_least, jitter_scales, multi_view_test, one_of, per_stage
+from slowfast.config.checks import require as _require
+from slowfast.config.errors import ConfigError
 
-ARCHS = {"c2d": 1, "i3d": 1, "slow": 1, "slowfast": 2}
-MODEL_NAMES = {"ResNet": ("c2d", "i3d", "slow"), "SlowFast": ("slowfast",)}
 DEPTHS = (18, 50, 101)
 LOSSES = ("cross_entropy", "bce_logit")
-LR_POLICIES = ("cosine", "steps_with_relative_lrs")
 ENSEMBLE_METHODS = ("sum", "max")
 HEAD_ACTS = ("softmax", "sigmoid")
 
@@ -19,39 +23,35 @@ def validate_config(cfg: CfgNode) -> None:
     _check_schedule(cfg)
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConfigError(message)
-
-
 def _one_of(value, allowed, key: str) -> None:
-    _require(value in allowed, f"{key} is {value!r}; expected one of {list(allowed)}")
+    one_of(value, allowed, key)
+
+
+def _architectures() -> dict[str, tuple[str, int]]:
+    """MODEL.ARCH -> (MODEL.MODEL_NAME, pathways), read from the model registry."""
+    from slowfast.models.build import architectures  # models sit above config
+
+    return architectures()
 
 
 def _check_model(cfg: CfgNode) -> None:
-    _one_of(cfg.MODEL.ARCH, ARCHS, "MODEL.ARCH")
-    _one_of(cfg.MODEL.MODEL_NAME, MODEL_NAMES, "MODEL.MODEL_NAME")
+    archs = _architectures()
+    _one_of(cfg.MODEL.ARCH, archs, "MODEL.ARCH")
+    _one_of(cfg.MODEL.MODEL_NAME, {name for name, _ in archs.values()}, "MODEL.MODEL_NAME")
+    model_name, pathways = archs[cfg.MODEL.ARCH]
     _require(
-        cfg.MODEL.ARCH in MODEL_NAMES[cfg.MODEL.MODEL_NAME],
-        f"MODEL.ARCH {cfg.MODEL.ARCH!r} does not go with MODEL.MODEL_NAME {cfg.MODEL.MODEL_NAME!r}; "
-        f"use MODEL_NAME {'SlowFast' if cfg.MODEL.ARCH == 'slowfast' else 'ResNet'}",
+        model_name == cfg.MODEL.MODEL_NAME,
+        f"MODEL.ARCH {cfg.MODEL.ARCH!r} does not go with MODEL.MODEL_NAME "
+        f"{cfg.MODEL.MODEL_NAME!r}; use MODEL_NAME {model_name}",
     )
     _one_of(cfg.RESNET.DEPTH, DEPTHS, "RESNET.DEPTH")
     _one_of(cfg.MODEL.LOSS_FUNC, LOSSES, "MODEL.LOSS_FUNC")
     _one_of(cfg.MODEL.HEAD_ACT, HEAD_ACTS, "MODEL.HEAD_ACT")
-    _require(cfg.MODEL.NUM_CLASSES >= 1, f"MODEL.NUM_CLASSES must be >= 1, got {cfg.MODEL.NUM_CLASSES}")
+    at_least(cfg.MODEL.NUM_CLASSES, 1, "MODEL.NUM_CLASSES")
     _require(0.0 <= cfg.MODEL.DROPOUT_RATE < 1.0, f"MODEL.DROPOUT_RATE must be in [0, 1), got {cfg.MODEL.DROPOUT_RATE}")
-    pathways = ARCHS[cfg.MODEL.ARCH]
     for key in ("NUM_BLOCK_TEMP_KERNEL", "SPATIAL_STRIDES", "SPATIAL_DILATIONS"):
-        value = cfg.RESNET[key]
-        _require(
-            len(value) == 4 and all(len(stage) == pathways for stage in value),
-            f"RESNET.{key} must list 4 stages x {pathways} pathway(s) for MODEL.ARCH {cfg.MODEL.ARCH}, got {value}",
-        )
-    _require(
-        len(cfg.NONLOCAL.LOCATION) == 4 and all(len(stage) == pathways for stage in cfg.NONLOCAL.LOCATION),
-        f"NONLOCAL.LOCATION must list 4 stages x {pathways} pathway(s), got {cfg.NONLOCAL.LOCATION}",
-    )
+        per_stage(cfg.RESNET[key], f"RESNET.{key}", pathways)
+    per_stage(cfg.NONLOCAL.LOCATION, "NONLOCAL.LOCATION", pathways)
     _require(
         len(cfg.DATA.INPUT_CHANNEL_NUM) >= pathways,
         f"DATA.INPUT_CHANNEL_NUM needs {pathways} entries for MODEL.ARCH {cfg.MODEL.ARCH}, got {cfg.DATA.INPUT_CHANNEL_NUM}",
@@ -65,9 +65,8 @@ def _check_model(cfg: CfgNode) -> None:
 
 
 def _check_data(cfg: CfgNode) -> None:
-    lo, hi = (list(cfg.DATA.TRAIN_JITTER_SCALES) + [None, None])[:2]
-    _require(len(cfg.DATA.TRAIN_JITTER_SCALES) == 2 and 0 < lo <= hi,
-             f"DATA.TRAIN_JITTER_SCALES must be [min, max] with 0 < min <= max, got {cfg.DATA.TRAIN_JITTER_SCALES}")
+    jitter_scales(cfg.DATA.TRAIN_JITTER_SCALES)
+    lo = cfg.DATA.TRAIN_JITTER_SCALES[0]
     _require(cfg.DATA.TRAIN_CROP_SIZE <= lo,
              f"DATA.TRAIN_CROP_SIZE {cfg.DATA.TRAIN_CROP_SIZE} is larger than the smallest jitter scale "
              f"DATA.TRAIN_JITTER_SCALES[0] {lo}; lower the crop or raise the scale")
@@ -77,8 +76,7 @@ def _check_data(cfg: CfgNode) -> None:
              f"DATA.MEAN and DATA.STD need 3 values each (STD > 0), got {cfg.DATA.MEAN}, {cfg.DATA.STD}")
     _one_of(cfg.DATA.DECODING_BACKEND, ("pyav",), "DATA.DECODING_BACKEND")
     _one_of(cfg.DATA.ENSEMBLE_METHOD, ENSEMBLE_METHODS, "DATA.ENSEMBLE_METHOD")
-    _one_of(cfg.TEST.NUM_SPATIAL_CROPS, (1, 3), "TEST.NUM_SPATIAL_CROPS")
-    _require(cfg.TEST.NUM_ENSEMBLE_VIEWS >= 1, f"TEST.NUM_ENSEMBLE_VIEWS must be >= 1, got {cfg.TEST.NUM_ENSEMBLE_VIEWS}")
+    multi_view_test(cfg.TEST.NUM_SPATIAL_CROPS, cfg.TEST.NUM_ENSEMBLE_VIEWS)
     _require(0.0 <= cfg.DATA.MAX_FAILED_SHARE <= 1.0, f"DATA.MAX_FAILED_SHARE must be in [0, 1], got {cfg.DATA.MAX_FAILED_SHARE}")
     _require(cfg.DATA.DECODED_CACHE_GB >= 0, f"DATA.DECODED_CACHE_GB must be >= 0 (0 turns the cache off), got {cfg.DATA.DECODED_CACHE_GB}")
     _require(cfg.DATA.DECODED_CACHE_GB == 0 or cfg.TRAIN.DATASET.lower() in ("kinetics", "synthetic"),
@@ -105,15 +103,12 @@ def _check_batches(cfg: CfgNode) -> None:
 
 
 def _check_solver(cfg: CfgNode) -> None:
-    _one_of(cfg.SOLVER.LR_POLICY, LR_POLICIES, "SOLVER.LR_POLICY")
+    # SOLVER.LR_POLICY, STEPS, LRS, MAX_EPOCH, COSINE_END_LR, warmup: checked by the schedule.
     _one_of(cfg.SOLVER.OPTIMIZING_METHOD, ("sgd",), "SOLVER.OPTIMIZING_METHOD")
-    _require(cfg.SOLVER.MAX_EPOCH >= 1, f"SOLVER.MAX_EPOCH must be >= 1, got {cfg.SOLVER.MAX_EPOCH}")
     _require(cfg.SOLVER.BASE_LR > 0, f"SOLVER.BASE_LR must be > 0, got {cfg.SOLVER.BASE_LR}")
-    if cfg.SOLVER.LR_POLICY == "cosine":
-        _require(cfg.SOLVER.COSINE_END_LR < cfg.SOLVER.BASE_LR,
-                 f"SOLVER.COSINE_END_LR {cfg.SOLVER.COSINE_END_LR} must be below SOLVER.BASE_LR {cfg.SOLVER.BASE_LR}")
-    _require(0 <= cfg.SOLVER.WARMUP_EPOCHS <= cfg.SOLVER.MAX_EPOCH,
-             f"SOLVER.WARMUP_EPOCHS {cfg.SOLVER.WARMUP_EPOCHS} must be in [0, SOLVER.MAX_EPOCH {cfg.SOLVER.MAX_EPOCH}]")
+    _require(cfg.SOLVER.WARMUP_EPOCHS <= cfg.SOLVER.MAX_EPOCH,
+             f"SOLVER.WARMUP_EPOCHS {cfg.SOLVER.WARMUP_EPOCHS} must be in "
+             f"[0, SOLVER.MAX_EPOCH {cfg.SOLVER.MAX_EPOCH}]")
 
 
 def _check_run(cfg: CfgNode) -> None:
@@ -123,9 +118,7 @@ def _check_run(cfg: CfgNode) -> None:
     _one_of(cfg.TRAIN.NON_FINITE_LOSS, ("stop", "skip"), "TRAIN.NON_FINITE_LOSS")
     _require(cfg.LOG_PERIOD >= 1, f"LOG_PERIOD must be >= 1, got {cfg.LOG_PERIOD}")
     _require(cfg.BN.NUM_BATCHES_PRECISE >= 0, f"BN.NUM_BATCHES_PRECISE must be >= 0, got {cfg.BN.NUM_BATCHES_PRECISE}")
-    _require(cfg.MULTIGRID.BN_BASE_SIZE >= 1, f"MULTIGRID.BN_BASE_SIZE must be >= 1, got {cfg.MULTIGRID.BN_BASE_SIZE}")
-    _require(cfg.TRAIN.EVAL_PERIOD >= 1 and cfg.TRAIN.CHECKPOINT_PERIOD >= 1,
-             "TRAIN.EVAL_PERIOD and TRAIN.CHECKPOINT_PERIOD must be >= 1")
+    # MULTIGRID.BN_BASE_SIZE, TRAIN.EVAL_PERIOD/CHECKPOINT_PERIOD: checked by the schedule spec.
 
 
 def _check_schedule(cfg: CfgNode) -> None:

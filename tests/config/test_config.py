@@ -73,3 +73,34 @@ def test_defaults_are_not_valid_for_slowfast_without_two_pathway_lists():
     cfg = get_cfg()
     with pytest.raises(ConfigError, match=r"RESNET.NUM_BLOCK_TEMP_KERNEL must list 4 stages x 2 pathway"):
         validate_config(cfg)
+
+
+@pytest.mark.parametrize(
+    "key, value, note",
+    [
+        ("TRAIN.CHECKPOINT_EPOCH_RESET", "True", "always start at epoch 0"),
+        ("DIST_BACKEND", "gloo", "the backend follows the device"),
+        ("MODEL.SINGLE_PATHWAY_ARCH", "['c2d']", "come from the model registry"),
+        ("MODEL.MULTI_PATHWAY_ARCH", "['slowfast']", "come from the model registry"),
+    ],
+)
+def test_retired_key_as_override_says_it_was_retired(key, value, note):
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, [key, value])
+    message = str(raised.value)
+    assert f"command-line override: {key} was retired: " in message and note in message
+    assert "unknown key" not in message and "\n" not in message
+
+
+def test_retired_key_in_an_old_config_file_names_the_file(tmp_path):
+    old = write(tmp_path, "old.yaml", "TRAIN:\n  CHECKPOINT_EPOCH_RESET: True\nDIST_BACKEND: nccl\n")
+    with pytest.raises(ConfigError, match=r"old.yaml': TRAIN.CHECKPOINT_EPOCH_RESET was retired: .*remove the key"):
+        load_config(old)
+
+
+def test_architectures_come_from_the_model_registry():
+    from slowfast.models.build import MODEL_ARCHS, architectures
+
+    assert architectures() == {"c2d": ("ResNet", 1), "i3d": ("ResNet", 1), "slow": ("ResNet", 1),
+                               "slowfast": ("SlowFast", 2)}
+    assert set(MODEL_ARCHS) == {"ResNet", "SlowFast"}
