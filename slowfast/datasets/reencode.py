@@ -12,6 +12,7 @@ from typing import Optional, TextIO
 
 import av
 
+from slowfast.datasets.h264 import fixed_keyframes, write_h264
 from slowfast.datasets.transforms import resized_shape
 
 SPLITS = ("train", "val", "test")
@@ -36,22 +37,21 @@ def even_size(height: int, width: int, short_side: int) -> tuple[int, int]:
 def reencode_video(source: str, target: str, options: EncodeOptions) -> None:
     """Decode ``source`` and write it to ``target`` as H.264 at the new size and keyframe interval (no audio)."""
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    partial = target + ".part.mp4"
-    with av.open(source) as reader, av.open(partial, mode="w") as writer:
+    with av.open(source) as reader:
         video = reader.streams.video[0]
         rate = video.average_rate or video.guessed_rate or 30
         height, width = even_size(video.codec_context.height, video.codec_context.width, options.short_side)
-        stream = writer.add_stream("libx264", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        interval = options.keyframe_interval
-        stream.options = {"x264-params": f"keyint={interval}:min-keyint={interval}:scenecut=0",
-                          "crf": str(options.crf), "preset": options.preset}
-        for frame in reader.decode(video):
-            scaled = frame.reformat(width=width, height=height, format="yuv420p")
-            scaled.pts = None
-            writer.mux(stream.encode(scaled))
-        writer.mux(stream.encode())
-    os.replace(partial, target)
+        encoder_options = {"x264-params": fixed_keyframes(options.keyframe_interval),
+                           "crf": str(options.crf), "preset": options.preset}
+        write_h264(target, _scaled(reader.decode(video), height, width), rate, height, width, encoder_options)
+
+
+def _scaled(frames, height: int, width: int):
+    """Decoded frames resized to the output size, their timestamps left to the encoder."""
+    for frame in frames:
+        scaled = frame.reformat(width=width, height=height, format="yuv420p")
+        scaled.pts = None
+        yield scaled
 
 
 def _job(arguments: tuple[str, str, EncodeOptions]) -> tuple[str, Optional[str]]:

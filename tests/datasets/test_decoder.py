@@ -9,10 +9,14 @@ from slowfast.datasets.decoder import (
     _decode_from_seek,
     clip_frame_indices,
     decode_clip,
-    decode_frames,
     random_start,
     ensemble_view_start,
 )
+
+
+def decode_frames(path: str, indices, threads: bool = False) -> np.ndarray:
+    """The frames at fixed ``indices``, through decode_clip (which picks them from metadata)."""
+    return decode_clip(path, lambda info: indices, threads)
 
 
 def indices(start_fraction, frame_count=60, fps=30.0, num_frames=4, sampling_rate=2, target_fps=30.0):
