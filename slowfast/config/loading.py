@@ -7,7 +7,7 @@ from typing import Any
 from fvcore.common.config import CfgNode
 
 from slowfast.config.defaults import RETIRED_KEYS, get_defaults
-from slowfast.config.errors import ConfigError
+from slowfast.utils.checks import ConfigError
 from slowfast.config.validation import validate_config
 
 

@@ -6,9 +6,9 @@ architectures come from the model registry.
 """
 from fvcore.common.config import CfgNode
 
-from slowfast.config.checks import at_least, jitter_scales, multi_view_test, one_of, per_stage
-from slowfast.config.checks import require as _require
-from slowfast.config.errors import ConfigError
+from slowfast.utils.checks import at_least, jitter_scales, multi_view_test, one_of, per_stage
+from slowfast.utils.checks import require as _require
+from slowfast.utils.checks import ConfigError
 
 DEPTHS = (18, 50, 101)
 LOSSES = ("cross_entropy", "bce_logit")

@@ -1,7 +1,7 @@
 """The options every dataset reads from the config (mapped in ``datasets/build.py``)."""
 from dataclasses import dataclass
 
-from slowfast.config.checks import multi_view_test
+from slowfast.utils.checks import multi_view_test
 from slowfast.multigrid.shape import ClipShape
 
 

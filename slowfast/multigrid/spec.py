@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slowfast.config.checks import jitter_scales, one_of, positive_int, require
+from slowfast.utils.checks import jitter_scales, one_of, positive_int, require
 
 STEP_POLICY = "steps_with_relative_lrs"
 COSINE_POLICY = "cosine"

@@ -1,13 +1,17 @@
 """Per-field checks of config values, each written once and raising ConfigError naming the key.
 
-``validation.validate_config`` runs them on a loaded config; the builders that turn config
-values into objects (schedule spec, model options, dataset options) call the same functions,
-so a value checked at load time and at build time fails with one message.
+``config.validation.validate_config`` runs them on a loaded config; the builders that turn
+config values into objects (schedule spec, model options, dataset options) call the same
+functions, so a value checked at load time and at build time fails with one message. This
+module imports nothing of slowfast, so every layer can use it without an import cycle
+(``slowfast.config`` itself reaches up to the schedule and the model registry to validate).
 """
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from slowfast.config.errors import ConfigError
+
+class ConfigError(ValueError):
+    """A config file or override is invalid; the message says which key and what to do."""
 
 NUM_STAGES = 4  # res2..res5
 
