@@ -36,8 +36,8 @@ def write_video(path: str, spec: VideoSpec, seed: int) -> None:
     """Encode one video with libx264 at the spec's size, rate and keyframe interval."""
     rng = np.random.default_rng(seed)
     noise = rng.integers(-20, 21, size=(spec.height, spec.width, 3))
-    options = {"x264-params": fixed_keyframes(spec.keyframe_interval) + ":slices=1:sliced-threads=0",
-               "preset": "veryfast"}
+    params = fixed_keyframes(spec.keyframe_interval) + ":slices=1:sliced-threads=0"
+    options = {"x264-params": params, "preset": "veryfast"}
     frames = (_frame(spec, index, seed, noise) for index in range(spec.num_frames))
     write_h264(path, frames, spec.fps, spec.height, spec.width, options)
 

@@ -14,6 +14,7 @@ import av
 
 from slowfast.datasets.h264 import fixed_keyframes, write_h264
 from slowfast.datasets.transforms import resized_shape
+from slowfast.utils.progress import progress_bar
 
 SPLITS = ("train", "val", "test")
 
@@ -43,7 +44,8 @@ def reencode_video(source: str, target: str, options: EncodeOptions) -> None:
         height, width = even_size(video.codec_context.height, video.codec_context.width, options.short_side)
         encoder_options = {"x264-params": fixed_keyframes(options.keyframe_interval),
                            "crf": str(options.crf), "preset": options.preset}
-        write_h264(target, _scaled(reader.decode(video), height, width), rate, height, width, encoder_options)
+        frames = _scaled(reader.decode(video), height, width)
+        write_h264(target, frames, rate, height, width, encoder_options)
 
 
 def _scaled(frames, height: int, width: int):
@@ -104,13 +106,12 @@ def prepare_folder(
 def _run_jobs(jobs: dict[str, str], options: EncodeOptions, workers: int, progress: Optional[TextIO]) -> dict[str, str]:
     arguments = [(source, target, options) for source, target in jobs.items()]
     failures: dict[str, str] = {}
-    with Pool(max(1, workers)) as pool:
-        for done, (source, error) in enumerate(pool.imap_unordered(_job, arguments), start=1):
+    bar = progress_bar(len(arguments), "re-encoding", unit="video", stream=progress,
+                       enabled=progress is not None)
+    with Pool(max(1, workers)) as pool, bar:
+        for source, error in pool.imap_unordered(_job, arguments):
             if error is not None:
                 failures[source] = error
-            if progress is not None:
-                progress.write(f"\r{done}/{len(arguments)} videos re-encoded, {len(failures)} failed")
-                progress.flush()
-    if progress is not None:
-        progress.write("\n")
+                bar.set_postfix(failed=len(failures))
+            bar.update()
     return failures

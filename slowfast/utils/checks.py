@@ -45,7 +45,7 @@ def jitter_scales(scales: Sequence[int]) -> None:
 
 
 def per_stage(value: Any, key: str, num_pathways: int | None = None) -> None:
-    """A [stage][pathway] list: 4 stages (res2..res5), each with ``num_pathways`` entries when given."""
+    """A [stage][pathway] list: 4 stages (res2..res5), each of ``num_pathways`` entries if given."""
     stages_ok = isinstance(value, (list, tuple)) and len(value) == NUM_STAGES
     if num_pathways is None:
         require(stages_ok, f"{key} must list 4 stages (res2..res5), each with per-pathway entries; "

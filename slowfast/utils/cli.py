@@ -25,7 +25,9 @@ def parser(description: str | None) -> argparse.ArgumentParser:
     )
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, overrides_help: str = OVERRIDES_HELP) -> None:
+def add_config_arguments(
+    parser: argparse.ArgumentParser, overrides_help: str = OVERRIDES_HELP
+) -> None:
     """``--cfg FILE`` (required, as ``args.cfg_file``) and trailing ``KEY VALUE`` overrides."""
     parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
     parser.add_argument("overrides", nargs="*", help=overrides_help)
@@ -51,7 +53,9 @@ def error(message: object) -> int:
     return EXIT_BAD_INPUT
 
 
-def one_line_errors(*errors: type[BaseException]) -> Callable[[Callable[..., int]], Callable[..., int]]:
+def one_line_errors(
+    *errors: type[BaseException],
+) -> Callable[[Callable[..., int]], Callable[..., int]]:
     """Decorate a script's ``main``: ``errors`` become one ``error:`` line and exit status 2."""
 
     def decorate(main: Callable[..., int]) -> Callable[..., int]:

@@ -26,7 +26,8 @@ def generator_record(options: SyntheticOptions, layout: str = "kinetics") -> dic
 
 
 def generate_dataset(out_dir: str, options: SyntheticOptions, layout: str = "kinetics") -> None:
-    """Write the dataset in ``layout``: Kinetics videos + CSVs, or SSv2 / Charades frame folders + lists."""
+    """Write the dataset in ``layout``: Kinetics videos + CSVs, or SSv2 / Charades frame
+    folders + lists."""
     writers = {
         "kinetics": generate_synthetic_dataset,
         "ssv2": generate_ssv2_style_dataset,
@@ -37,7 +38,8 @@ def generate_dataset(out_dir: str, options: SyntheticOptions, layout: str = "kin
     started = time.perf_counter()
     writers[layout](out_dir, options)
     if layout != "kinetics":
-        write_json_atomic(os.path.join(out_dir, "generator.json"), generator_record(options, layout))
+        record = generator_record(options, layout)
+        write_json_atomic(os.path.join(out_dir, "generator.json"), record)
         seconds = time.perf_counter() - started
         logger.info("Synthetic %s-style dataset written to %s in %.1f s", layout, out_dir, seconds)
 
@@ -49,16 +51,20 @@ def ensure_synthetic_dataset(data_dir: str, layout: str = "kinetics", **options)
     first to finish moves it into place.
     """
     if not data_dir:
-        raise ValueError("DATA.PATH_TO_DATA_DIR is empty; set it to the folder for the synthetic dataset")
+        raise ValueError(
+            "DATA.PATH_TO_DATA_DIR is empty; set it to the folder for the synthetic dataset"
+        )
     requested = SyntheticOptions(**options)
     if os.path.isfile(os.path.join(data_dir, "train.csv")):
         logger.info("Using the dataset already in %s (it has a train.csv)", data_dir)
         _warn_if_different(data_dir, generator_record(requested, layout))
         return False
-    logger.info("No train.csv in %s: generating the synthetic dataset (%s layout, %s)", data_dir, layout, requested)
+    logger.info("No train.csv in %s: generating the synthetic dataset (%s layout, %s)",
+                data_dir, layout, requested)
     parent = os.path.dirname(os.path.abspath(data_dir))
     os.makedirs(parent, exist_ok=True)
-    private = tempfile.mkdtemp(prefix=os.path.basename(os.path.abspath(data_dir)) + ".tmp-", dir=parent)
+    name = os.path.basename(os.path.abspath(data_dir))
+    private = tempfile.mkdtemp(prefix=name + ".tmp-", dir=parent)
     try:
         generate_dataset(private, requested, layout)
         _move_into_place(private, data_dir)
@@ -90,7 +96,8 @@ def _warn_if_different(data_dir: str, requested: dict) -> None:
         recorded = json.load(handle)
     if recorded != requested:
         logger.warning(
-            "%s holds a synthetic dataset generated with %s, not the requested %s; delete the folder to regenerate",
+            "%s holds a synthetic dataset generated with %s, not the requested %s; "
+            "delete the folder to regenerate",
             data_dir,
             recorded,
             requested,

@@ -24,5 +24,5 @@ class SyntheticOptions:
             )
 
     def clips_in_split(self, split: str) -> int:
-        """Videos per class: ``clips_per_class`` for train, a quarter (at least 2) for val and test."""
+        """Videos per class: ``clips_per_class`` for train, a quarter (at least 2) for val, test."""
         return self.clips_per_class if split == "train" else max(2, self.clips_per_class // 4)

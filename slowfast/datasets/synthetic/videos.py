@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 
 
 def write_video(path: str, frames: np.ndarray, fps: int = FPS, gop_size: int = GOP_SIZE) -> None:
-    """Encode uint8 RGB ``[T, H, W, 3]`` (even H, W) as H.264 yuv420p, one keyframe every ``gop_size`` frames."""
+    """Encode uint8 RGB ``[T, H, W, 3]`` (even H, W) as H.264 yuv420p, one keyframe every
+    ``gop_size`` frames."""
     # asm=0: with x264's assembly the same frames encoded twice in one process decode to
     # slightly different pixels; the plain C path is deterministic (and fast enough at this size).
     options = {"g": str(gop_size), "crf": "18", "preset": "veryfast", "threads": "1",
@@ -40,7 +41,8 @@ def clip_rng(seed: int, split: str, class_id: int, clip_index: int) -> np.random
 
 
 def generate_synthetic_dataset(out_dir: str, options: SyntheticOptions) -> None:
-    """Write all videos, CSVs and JSON files into ``out_dir`` (train.csv last: it marks completion)."""
+    """Write all videos, CSVs and JSON files into ``out_dir`` (train.csv last: it marks
+    completion)."""
     names = class_names(options.num_classes)
     started = time.perf_counter()
     splits = ("val", "test", "train")

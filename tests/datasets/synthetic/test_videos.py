@@ -143,7 +143,8 @@ def test_ensure_fills_an_existing_empty_folder(tmp_path):
 
 
 def test_command_line_tool_writes_the_dataset(tmp_path, tiny_dataset):
-    tool = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools", "make_synthetic_dataset.py")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    tool = os.path.join(repo, "tools", "make_synthetic_dataset.py")
     main = runpy.run_path(tool)["main"]
     args = ["--out", str(tmp_path), "--num-classes", "8", "--clips-per-class", "1", "--num-frames", "8"]
     main(args + ["--size", "32", "--difficulty", "2", "--seed", "3"])
