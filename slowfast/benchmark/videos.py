@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slowfast.datasets.h264 import fixed_keyframes, write_h264
+from slowfast.utils.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,5 @@ def write_kinetics_like(folder: str, num_videos: int, spec: VideoSpec = VideoSpe
         paths.append(path)
     lines = "".join(f"{os.path.abspath(p)} {i % spec.num_classes}\n" for i, p in enumerate(paths))
     for split in ("train", "val", "test"):
-        with open(os.path.join(folder, f"{split}.csv"), "w") as handle:
-            handle.write(lines)
+        write_text_atomic(os.path.join(folder, f"{split}.csv"), lines)
     return paths

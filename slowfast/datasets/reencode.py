@@ -14,6 +14,7 @@ import av
 
 from slowfast.datasets.h264 import fixed_keyframes, write_h264
 from slowfast.datasets.transforms import resized_shape
+from slowfast.utils.atomic import write_text_atomic
 from slowfast.utils.progress import progress_bar
 
 SPLITS = ("train", "val", "test")
@@ -98,8 +99,9 @@ def prepare_folder(
     failures = _run_jobs(jobs, options, workers, progress)
     os.makedirs(output_dir, exist_ok=True)
     for split, rows in entries.items():
-        with open(os.path.join(output_dir, f"{split}.csv"), "w") as handle:
-            handle.writelines(f"{written}{separator}{label}\n" for source, written, label in rows if source not in failures)
+        kept = (f"{written}{separator}{label}\n" for source, written, label in rows
+                if source not in failures)
+        write_text_atomic(os.path.join(output_dir, f"{split}.csv"), "".join(kept))
     return failures
 
 
