@@ -20,14 +20,18 @@ def write_h264(
     height: int,
     width: int,
     options: Mapping[str, str],
+    container_options: Mapping[str, str] | None = None,
 ) -> int:
     """Encode ``frames`` (uint8 RGB ``[H, W, 3]`` arrays or PyAV frames of that size) as
-    yuv420p H.264 (even ``height`` and ``width``) with libx264 ``options``; the file appears
-    at ``path`` only once complete. Returns the number of frames written."""
+    yuv420p H.264 (even ``height`` and ``width``) with libx264 ``options`` (and muxer
+    ``container_options``, e.g. movflags); the file appears at ``path`` only once complete,
+    with its header even when there are no frames. Returns the number of frames written."""
     count = 0
-    with atomic_path(path) as partial, av.open(partial, mode="w") as container:
+    muxer_options = dict(container_options or {})
+    with atomic_path(path) as partial, av.open(partial, mode="w", options=muxer_options) as container:
         stream = container.add_stream("libx264", rate=rate, options=dict(options))
         stream.height, stream.width, stream.pix_fmt = height, width, "yuv420p"
+        container.start_encoding()
         for frame in frames:
             if isinstance(frame, np.ndarray):
                 frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
