@@ -10,7 +10,14 @@ from slowfast.utils.checks import at_least, per_stage
 from slowfast.models.init import init_weights
 from slowfast.models.nonlocal_block import NONLOCAL_INSTANTIATIONS
 from slowfast.models.norm import GroupedBatchNorm3d, NormFactory
-from slowfast.models.video_model import ResNet, ResNetOptions, SlowFast, SlowFastFusion
+from slowfast.models.video_model import (
+    RESNET_ARCHS,
+    SLOWFAST_ARCHS,
+    ResNet,
+    ResNetOptions,
+    SlowFast,
+    SlowFastFusion,
+)
 
 ModelFactory = Callable[[CfgNode], nn.Module]
 
@@ -164,7 +171,7 @@ def _check_num_classes(cfg: CfgNode) -> int:
     return int(cfg.MODEL.NUM_CLASSES)
 
 
-@register_model("ResNet", archs=("c2d", "i3d", "slow"), num_pathways=1)
+@register_model("ResNet", archs=RESNET_ARCHS, num_pathways=1)
 def _build_resnet(cfg: CfgNode) -> ResNet:
     return ResNet(
         num_classes=_check_num_classes(cfg),
@@ -176,7 +183,7 @@ def _build_resnet(cfg: CfgNode) -> ResNet:
     )
 
 
-@register_model("SlowFast", archs=("slowfast",), num_pathways=2)
+@register_model("SlowFast", archs=SLOWFAST_ARCHS, num_pathways=2)
 def _build_slowfast(cfg: CfgNode) -> SlowFast:
     return SlowFast(
         num_classes=_check_num_classes(cfg),
