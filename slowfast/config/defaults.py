@@ -312,19 +312,32 @@ _C.LOG_PERIOD = 10
 # Log parameter count and GFLOPs per clip at start.
 _C.LOG_MODEL_INFO = True
 
-# Keys PySlowFast (or an earlier version here) had and nothing reads any more: naming one in a
-# config or override stops with this note instead of "unknown key".
-RETIRED_KEYS = {
-    "TRAIN.CHECKPOINT_EPOCH_RESET": "weights from TRAIN.CHECKPOINT_FILE_PATH always start at "
-    "epoch 0 (only OUTPUT_DIR's own checkpoints resume); remove the key",
-    "DIST_BACKEND": "the backend follows the device (nccl on GPUs, gloo on the CPU); "
-    "remove the key",
-    "MODEL.SINGLE_PATHWAY_ARCH": "the architectures come from the model registry "
-    "(slowfast/models/build.py); remove the key",
-    "MODEL.MULTI_PATHWAY_ARCH": "the architectures come from the model registry "
-    "(slowfast/models/build.py); remove the key",
+# Keys PySlowFast (or an earlier version here) had and nothing reads any more, with the values
+# that ask for nothing we do not do (the old defaults, which every dumped config.yaml holds):
+# those load with a one-line warning, any other value stops with the note instead of
+# "unknown key".
+RETIRED_KEYS: dict[str, tuple[tuple, str]] = {
+    "TRAIN.CHECKPOINT_EPOCH_RESET": (
+        (False, True),
+        "weights from TRAIN.CHECKPOINT_FILE_PATH always start at epoch 0 (only OUTPUT_DIR's "
+        "own checkpoints resume); remove the key",
+    ),
+    "DIST_BACKEND": (
+        ("nccl",),
+        "the backend follows the device: nccl on GPUs, gloo on the CPU (NUM_GPUS 0); "
+        "remove the key",
+    ),
+    "MODEL.SINGLE_PATHWAY_ARCH": (
+        (["c2d", "i3d", "slow"],),
+        "the architectures come from the model registry (slowfast/models/build.py); "
+        "remove the key",
+    ),
+    "MODEL.MULTI_PATHWAY_ARCH": (
+        (["slowfast"],),
+        "the architectures come from the model registry (slowfast/models/build.py); "
+        "remove the key",
+    ),
 }
-
 
 def get_defaults() -> CfgNode:
     """A fresh, mutable copy of the default config."""
