@@ -6,9 +6,15 @@ architectures come from the model registry.
 """
 from fvcore.common.config import CfgNode
 
-from slowfast.utils.checks import at_least, jitter_scales, multi_view_test, one_of, per_stage
-from slowfast.utils.checks import require as _require
-from slowfast.utils.checks import ConfigError
+from slowfast.utils.checks import (
+    ConfigError,
+    at_least,
+    jitter_scales,
+    multi_view_test,
+    one_of,
+    per_stage,
+    require,
+)
 
 DEPTHS = (18, 50, 101)
 LOSSES = ("cross_entropy", "bce_logit")
@@ -23,10 +29,6 @@ def validate_config(cfg: CfgNode) -> None:
     _check_schedule(cfg)
 
 
-def _one_of(value, allowed, key: str) -> None:
-    one_of(value, allowed, key)
-
-
 def _architectures() -> dict[str, tuple[str, int]]:
     """MODEL.ARCH -> (MODEL.MODEL_NAME, pathways), read from the model registry."""
     from slowfast.models.build import architectures  # models sit above config
@@ -36,55 +38,53 @@ def _architectures() -> dict[str, tuple[str, int]]:
 
 def _check_model(cfg: CfgNode) -> None:
     archs = _architectures()
-    _one_of(cfg.MODEL.ARCH, archs, "MODEL.ARCH")
-    _one_of(cfg.MODEL.MODEL_NAME, {name for name, _ in archs.values()}, "MODEL.MODEL_NAME")
+    one_of(cfg.MODEL.ARCH, archs, "MODEL.ARCH")
+    one_of(cfg.MODEL.MODEL_NAME, {name for name, _ in archs.values()}, "MODEL.MODEL_NAME")
     model_name, pathways = archs[cfg.MODEL.ARCH]
-    _require(
+    require(
         model_name == cfg.MODEL.MODEL_NAME,
         f"MODEL.ARCH {cfg.MODEL.ARCH!r} does not go with MODEL.MODEL_NAME "
         f"{cfg.MODEL.MODEL_NAME!r}; use MODEL_NAME {model_name}",
     )
-    _one_of(cfg.RESNET.DEPTH, DEPTHS, "RESNET.DEPTH")
-    _one_of(cfg.MODEL.LOSS_FUNC, LOSSES, "MODEL.LOSS_FUNC")
-    _one_of(cfg.MODEL.HEAD_ACT, HEAD_ACTS, "MODEL.HEAD_ACT")
+    one_of(cfg.RESNET.DEPTH, DEPTHS, "RESNET.DEPTH")
+    one_of(cfg.MODEL.LOSS_FUNC, LOSSES, "MODEL.LOSS_FUNC")
+    one_of(cfg.MODEL.HEAD_ACT, HEAD_ACTS, "MODEL.HEAD_ACT")
     at_least(cfg.MODEL.NUM_CLASSES, 1, "MODEL.NUM_CLASSES")
-    _require(0.0 <= cfg.MODEL.DROPOUT_RATE < 1.0, f"MODEL.DROPOUT_RATE must be in [0, 1), got {cfg.MODEL.DROPOUT_RATE}")
+    require(0.0 <= cfg.MODEL.DROPOUT_RATE < 1.0, f"MODEL.DROPOUT_RATE must be in [0, 1), got {cfg.MODEL.DROPOUT_RATE}")
     for key in ("NUM_BLOCK_TEMP_KERNEL", "SPATIAL_STRIDES", "SPATIAL_DILATIONS"):
         per_stage(cfg.RESNET[key], f"RESNET.{key}", pathways)
     per_stage(cfg.NONLOCAL.LOCATION, "NONLOCAL.LOCATION", pathways)
-    _require(
+    require(
         len(cfg.DATA.INPUT_CHANNEL_NUM) >= pathways,
         f"DATA.INPUT_CHANNEL_NUM needs {pathways} entries for MODEL.ARCH {cfg.MODEL.ARCH}, got {cfg.DATA.INPUT_CHANNEL_NUM}",
     )
     if cfg.MODEL.ARCH == "slowfast":
         alpha = cfg.SLOWFAST.ALPHA
-        _require(alpha >= 1 and cfg.DATA.NUM_FRAMES % alpha == 0,
+        require(alpha >= 1 and cfg.DATA.NUM_FRAMES % alpha == 0,
                  f"DATA.NUM_FRAMES {cfg.DATA.NUM_FRAMES} must be a multiple of SLOWFAST.ALPHA {alpha}")
-        _require(cfg.RESNET.WIDTH_PER_GROUP % cfg.SLOWFAST.BETA_INV == 0,
+        require(cfg.RESNET.WIDTH_PER_GROUP % cfg.SLOWFAST.BETA_INV == 0,
                  f"RESNET.WIDTH_PER_GROUP {cfg.RESNET.WIDTH_PER_GROUP} must be a multiple of SLOWFAST.BETA_INV {cfg.SLOWFAST.BETA_INV}")
 
 
 def _check_data(cfg: CfgNode) -> None:
     jitter_scales(cfg.DATA.TRAIN_JITTER_SCALES)
     lo = cfg.DATA.TRAIN_JITTER_SCALES[0]
-    _require(cfg.DATA.TRAIN_CROP_SIZE <= lo,
+    require(cfg.DATA.TRAIN_CROP_SIZE <= lo,
              f"DATA.TRAIN_CROP_SIZE {cfg.DATA.TRAIN_CROP_SIZE} is larger than the smallest jitter scale "
              f"DATA.TRAIN_JITTER_SCALES[0] {lo}; lower the crop or raise the scale")
-    _require(cfg.DATA.NUM_FRAMES >= 1 and cfg.DATA.SAMPLING_RATE >= 1,
-             f"DATA.NUM_FRAMES and DATA.SAMPLING_RATE must be >= 1, got {cfg.DATA.NUM_FRAMES}, {cfg.DATA.SAMPLING_RATE}")
-    _require(len(cfg.DATA.MEAN) == 3 and len(cfg.DATA.STD) == 3 and min(cfg.DATA.STD) > 0,
+    require(len(cfg.DATA.MEAN) == 3 and len(cfg.DATA.STD) == 3 and min(cfg.DATA.STD) > 0,
              f"DATA.MEAN and DATA.STD need 3 values each (STD > 0), got {cfg.DATA.MEAN}, {cfg.DATA.STD}")
-    _one_of(cfg.DATA.DECODING_BACKEND, ("pyav",), "DATA.DECODING_BACKEND")
-    _one_of(cfg.DATA.ENSEMBLE_METHOD, ENSEMBLE_METHODS, "DATA.ENSEMBLE_METHOD")
+    one_of(cfg.DATA.DECODING_BACKEND, ("pyav",), "DATA.DECODING_BACKEND")
+    one_of(cfg.DATA.ENSEMBLE_METHOD, ENSEMBLE_METHODS, "DATA.ENSEMBLE_METHOD")
     multi_view_test(cfg.TEST.NUM_SPATIAL_CROPS, cfg.TEST.NUM_ENSEMBLE_VIEWS)
-    _require(0.0 <= cfg.DATA.MAX_FAILED_SHARE <= 1.0, f"DATA.MAX_FAILED_SHARE must be in [0, 1], got {cfg.DATA.MAX_FAILED_SHARE}")
-    _require(cfg.DATA.DECODED_CACHE_GB >= 0, f"DATA.DECODED_CACHE_GB must be >= 0 (0 turns the cache off), got {cfg.DATA.DECODED_CACHE_GB}")
-    _require(cfg.DATA.DECODED_CACHE_GB == 0 or cfg.TRAIN.DATASET.lower() in ("kinetics", "synthetic"),
+    require(0.0 <= cfg.DATA.MAX_FAILED_SHARE <= 1.0, f"DATA.MAX_FAILED_SHARE must be in [0, 1], got {cfg.DATA.MAX_FAILED_SHARE}")
+    require(cfg.DATA.DECODED_CACHE_GB >= 0, f"DATA.DECODED_CACHE_GB must be >= 0 (0 turns the cache off), got {cfg.DATA.DECODED_CACHE_GB}")
+    require(cfg.DATA.DECODED_CACHE_GB == 0 or cfg.TRAIN.DATASET.lower() in ("kinetics", "synthetic"),
              f"DATA.DECODED_CACHE_GB caches decoded videos of kinetics-format lists; TRAIN.DATASET is "
              f"{cfg.TRAIN.DATASET!r}: set DATA.DECODED_CACHE_GB 0")
-    _require(cfg.DATA_LOADER.NUM_WORKERS >= 0, f"DATA_LOADER.NUM_WORKERS must be >= 0, got {cfg.DATA_LOADER.NUM_WORKERS}")
+    require(cfg.DATA_LOADER.NUM_WORKERS >= 0, f"DATA_LOADER.NUM_WORKERS must be >= 0, got {cfg.DATA_LOADER.NUM_WORKERS}")
     if cfg.DATA.MULTI_LABEL:
-        _require(cfg.MODEL.LOSS_FUNC == "bce_logit", "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")
+        require(cfg.MODEL.LOSS_FUNC == "bce_logit", "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")
 
 
 def num_devices(cfg: CfgNode) -> int:
@@ -97,27 +97,27 @@ def _check_batches(cfg: CfgNode) -> None:
     for key in ("TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE"):
         node, leaf = key.split(".")
         value = cfg[node][leaf]
-        _require(value >= 1 and value % devices == 0,
+        require(value >= 1 and value % devices == 0,
                  f"{key} {value} must be a positive multiple of the number of devices {devices} "
                  f"(NUM_GPUS {cfg.NUM_GPUS} x NUM_SHARDS {cfg.NUM_SHARDS})")
 
 
 def _check_solver(cfg: CfgNode) -> None:
     # SOLVER.LR_POLICY, STEPS, LRS, MAX_EPOCH, COSINE_END_LR, warmup: checked by the schedule.
-    _one_of(cfg.SOLVER.OPTIMIZING_METHOD, ("sgd",), "SOLVER.OPTIMIZING_METHOD")
-    _require(cfg.SOLVER.BASE_LR > 0, f"SOLVER.BASE_LR must be > 0, got {cfg.SOLVER.BASE_LR}")
-    _require(cfg.SOLVER.WARMUP_EPOCHS <= cfg.SOLVER.MAX_EPOCH,
+    one_of(cfg.SOLVER.OPTIMIZING_METHOD, ("sgd",), "SOLVER.OPTIMIZING_METHOD")
+    require(cfg.SOLVER.BASE_LR > 0, f"SOLVER.BASE_LR must be > 0, got {cfg.SOLVER.BASE_LR}")
+    require(cfg.SOLVER.WARMUP_EPOCHS <= cfg.SOLVER.MAX_EPOCH,
              f"SOLVER.WARMUP_EPOCHS {cfg.SOLVER.WARMUP_EPOCHS} must be in "
              f"[0, SOLVER.MAX_EPOCH {cfg.SOLVER.MAX_EPOCH}]")
 
 
 def _check_run(cfg: CfgNode) -> None:
-    _require(cfg.NUM_GPUS >= 0, f"NUM_GPUS must be >= 0 (0 = CPU), got {cfg.NUM_GPUS}")
-    _require(cfg.NUM_SHARDS >= 1 and 0 <= cfg.SHARD_ID < cfg.NUM_SHARDS,
+    require(cfg.NUM_GPUS >= 0, f"NUM_GPUS must be >= 0 (0 = CPU), got {cfg.NUM_GPUS}")
+    require(cfg.NUM_SHARDS >= 1 and 0 <= cfg.SHARD_ID < cfg.NUM_SHARDS,
              f"SHARD_ID {cfg.SHARD_ID} must be in [0, NUM_SHARDS {cfg.NUM_SHARDS})")
-    _one_of(cfg.TRAIN.NON_FINITE_LOSS, ("stop", "skip"), "TRAIN.NON_FINITE_LOSS")
-    _require(cfg.LOG_PERIOD >= 1, f"LOG_PERIOD must be >= 1, got {cfg.LOG_PERIOD}")
-    _require(cfg.BN.NUM_BATCHES_PRECISE >= 0, f"BN.NUM_BATCHES_PRECISE must be >= 0, got {cfg.BN.NUM_BATCHES_PRECISE}")
+    one_of(cfg.TRAIN.NON_FINITE_LOSS, ("stop", "skip"), "TRAIN.NON_FINITE_LOSS")
+    require(cfg.LOG_PERIOD >= 1, f"LOG_PERIOD must be >= 1, got {cfg.LOG_PERIOD}")
+    require(cfg.BN.NUM_BATCHES_PRECISE >= 0, f"BN.NUM_BATCHES_PRECISE must be >= 0, got {cfg.BN.NUM_BATCHES_PRECISE}")
     # MULTIGRID.BN_BASE_SIZE, TRAIN.EVAL_PERIOD/CHECKPOINT_PERIOD: checked by the schedule spec.
 
 
