@@ -10,8 +10,8 @@ from slowfast.engine.context import InputPreparer, RunContext, memory_format
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.models import build_model
-from slowfast.utils.progress import progress_bar
 from slowfast.utils.logging import get_logger, log_json_stats
+from slowfast.utils.progress import progress_bar
 
 logger = get_logger(__name__)
 
