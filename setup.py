@@ -16,6 +16,7 @@ setup(
         "opencv-python",
         "yacs",
         "tensorboard",
+        "tqdm",
     ],
     extras_require={
         "dev": ["pytest", "submitit", "matplotlib"],

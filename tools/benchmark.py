@@ -11,20 +11,18 @@ Trailing KEY VALUE pairs override the config.
 """
 import argparse
 import json
+import os
 import sys
 
-try:
-    import slowfast  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
-    import os
+# This checkout's slowfast/ before any installed one (`python tools/X.py` from a checkout).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch  # noqa: E402
 
-import torch
-
-from slowfast.benchmark import commands
-from slowfast.benchmark.model import MEMORY_FORMATS, PRECISIONS
-from slowfast.config import ConfigError, load_config
+from slowfast.benchmark import commands  # noqa: E402
+from slowfast.benchmark.model import MEMORY_FORMATS, PRECISIONS  # noqa: E402
+from slowfast.config import ConfigError  # noqa: E402
+from slowfast.utils import cli  # noqa: E402
 
 COLUMNS = {
     "data": ("loader", "shape", "batch_size", "num_workers", "clips_per_s", "batches_per_s",
@@ -69,9 +67,9 @@ def _shape_list(text: str) -> list[tuple[int, int]]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Mode, config and mode options; trailing KEY VALUE pairs override the config."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("mode", choices=("data", "model", "schedule"))
-    parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
+    cli.add_config_arguments(parser, "KEY VALUE pairs, e.g. DATA.PATH_TO_DATA_DIR /data")
     parser.add_argument("--json", action="store_true", help="print one JSON object, not a table")
     parser.add_argument("--save", metavar="FILE", default=None, help="also write the JSON report to FILE")
     parser.add_argument("--workers", type=_int_list, default=[0, 2], help="data: loader worker counts")
@@ -97,11 +95,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--num-clips", type=int, default=None, help="schedule: training clips per epoch")
     parser.add_argument("--data-json", default=None, help="schedule: output of `data --json`")
     parser.add_argument("--model-json", default=None, help="schedule: output of `model --json`")
-    parser.add_argument("overrides", nargs="*", help="KEY VALUE pairs, e.g. DATA.PATH_TO_DATA_DIR /data")
     args = parser.parse_intermixed_args(argv)  # options may follow the KEY VALUE pairs
-    for option in ("batch_size", "num_batches", "num_videos", "num_steps"):
-        if getattr(args, option) < 1:
-            parser.error(f"--{option.replace('_', '-')} must be >= 1, got {getattr(args, option)}")
+    cli.at_least_one(parser, args, "batch_size", "num_batches", "num_videos", "num_steps")
     if args.mode == "schedule" and (args.num_clips is None or args.num_clips < 1):
         parser.error("schedule needs --num-clips N >= 1 (training clips per epoch)")
     if (args.data_json is None) != (args.model_json is None):
@@ -111,14 +106,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> dict:
     """The chosen benchmark's JSON report."""
-    overrides = list(args.overrides)
+    overrides = []
     if args.write_kinetics_like:
         from slowfast.benchmark.videos import write_kinetics_like
 
         write_kinetics_like(args.write_kinetics_like, args.num_videos)
         overrides += ["DATA.PATH_TO_DATA_DIR", args.write_kinetics_like, "TRAIN.DATASET", "kinetics",
                       "SYNTHETIC.GENERATE", "False", "MODEL.NUM_CLASSES", "4"]
-    cfg = load_config(args.cfg_file, overrides)
+    cfg = cli.load(args, overrides)
+    overrides = list(args.overrides) + overrides
     if args.mode == "data":
         torch.set_num_threads(1)  # the loader's own threads; the decoder and OpenCV do the work
         return commands.benchmark_data(cfg, args.batch_size, args.workers, args.num_batches,
@@ -148,13 +144,10 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+@cli.one_line_errors(ConfigError, ValueError, OSError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        report = run(args)
-    except (ConfigError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    report = run(args)
     if args.save:
         with open(args.save, "w") as handle:
             json.dump(report, handle, indent=1)

@@ -12,32 +12,29 @@ the count is 0; use it there only to check that a config runs.
 """
 import argparse
 import json
+import os
 import sys
 
-try:
-    import slowfast  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
-    import os
+# This checkout's slowfast/ before any installed one (`python tools/X.py` from a checkout).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch  # noqa: E402
 
-import torch
-
-from slowfast.config import ConfigError, load_config
-from slowfast.datasets.errors import DataError
-from slowfast.engine.context import RunContext
-from slowfast.engine.launch import prepare_data, prepare_output_dir
-from slowfast.utils.env import seed_everything
-from slowfast.utils.host_syncs import HostSyncRecorder
-from slowfast.utils.logging import setup_logging
+from slowfast.config import ConfigError  # noqa: E402
+from slowfast.datasets.errors import DataError  # noqa: E402
+from slowfast.engine.context import RunContext  # noqa: E402
+from slowfast.engine.launch import prepare_data, prepare_output_dir  # noqa: E402
+from slowfast.utils import cli  # noqa: E402
+from slowfast.utils.env import seed_everything  # noqa: E402
+from slowfast.utils.host_syncs import HostSyncRecorder  # noqa: E402
+from slowfast.utils.logging import setup_logging  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
+    parser = cli.parser(__doc__)
+    cli.add_config_arguments(parser, "KEY VALUE pairs, e.g. SOLVER.MAX_EPOCH 2")
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     parser.add_argument("--json", action="store_true", help="print one JSON object, not a table")
-    parser.add_argument("overrides", nargs="*", help="KEY VALUE pairs, e.g. SOLVER.MAX_EPOCH 2")
     return parser.parse_intermixed_args(argv)
 
 
@@ -70,18 +67,14 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+@cli.one_line_errors(ConfigError, DataError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.device == "cuda" and not torch.cuda.is_available():
-        print("error: --device cuda but no CUDA device is visible; use --device cpu to dry-run", file=sys.stderr)
-        return 2
-    overrides = list(args.overrides) + ["NUM_GPUS", "1" if args.device == "cuda" else "0", "TEST.ENABLE", "False"]
-    try:
-        cfg = load_config(args.cfg_file, overrides)
-        report = count_syncs(cfg, torch.device(args.device))
-    except (ConfigError, DataError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return cli.error("--device cuda but no CUDA device is visible; use --device cpu to dry-run")
+    num_gpus = "1" if args.device == "cuda" else "0"
+    cfg = cli.load(args, ["NUM_GPUS", num_gpus, "TEST.ENABLE", "False"])
+    report = count_syncs(cfg, torch.device(args.device))
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 

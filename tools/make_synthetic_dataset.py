@@ -1,19 +1,22 @@
+#!/usr/bin/env python
 """Write the bundled synthetic motion dataset (H.264 videos + Kinetics-format CSVs) into a folder."""
 import argparse
 import logging
 import os
 import sys
 
+# This checkout's slowfast/ before any installed one (`python tools/X.py` from a checkout).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.datasets.synthetic import SyntheticOptions, generate_synthetic_dataset  # noqa: E402
+from slowfast.utils import cli  # noqa: E402
 
 _DEFAULTS = SyntheticOptions()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options; the defaults are those of the SYNTHETIC config node."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = cli.parser(__doc__)
     parser.add_argument("--out", required=True, help="output folder (created; existing files are overwritten)")
     parser.add_argument("--num-classes", type=int, default=_DEFAULTS.num_classes, help="motion classes, 1 to 16")
     parser.add_argument("--clips-per-class", type=int, default=_DEFAULTS.clips_per_class, help="train videos per class")
@@ -24,7 +27,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> None:
+@cli.one_line_errors(ValueError)
+def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     options = SyntheticOptions(
@@ -39,7 +43,8 @@ def main(argv=None) -> None:
     generate_synthetic_dataset(args.out, options)
     print(f"Use it with: TRAIN.DATASET synthetic TEST.DATASET synthetic DATA.PATH_TO_DATA_DIR {args.out} "
           f"MODEL.NUM_CLASSES {args.num_classes}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

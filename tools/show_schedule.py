@@ -5,46 +5,36 @@ python tools/show_schedule.py --cfg FILE [--num-gpus N] [--num-clips N] [--json]
 """
 import argparse
 import json
+import os
 import sys
 
-try:
-    import slowfast  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
-    import os
+# This checkout's slowfast/ before any installed one (`python tools/X.py` from a checkout).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from slowfast.config import ConfigError, load_config
-from slowfast.multigrid.report import format_schedule_table, schedule_to_json
-from slowfast.multigrid.schedule import build_schedule
+from slowfast.config import ConfigError  # noqa: E402
+from slowfast.multigrid.report import format_schedule_table, schedule_to_json  # noqa: E402
+from slowfast.multigrid.schedule import build_schedule  # noqa: E402
+from slowfast.utils import cli  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options; trailing KEY VALUE pairs override the config."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
+    parser = cli.parser(__doc__)
+    cli.add_config_arguments(parser, "KEY VALUE pairs, e.g. SOLVER.MAX_EPOCH 100")
     parser.add_argument(
         "--num-gpus", type=int, default=None, help="devices in all (default NUM_GPUS x NUM_SHARDS)"
     )
     parser.add_argument("--num-clips", type=int, default=None, help="training clips per epoch")
     parser.add_argument("--json", action="store_true", help="print one JSON object, not the table")
-    parser.add_argument("overrides", nargs="*", help="KEY VALUE pairs, e.g. SOLVER.MAX_EPOCH 100")
     args = parser.parse_args(argv)
-    for option, value in (("--num-gpus", args.num_gpus), ("--num-clips", args.num_clips)):
-        if value is not None and value < 1:
-            parser.error(f"{option} must be >= 1, got {value}")
+    cli.at_least_one(parser, args, "num_gpus", "num_clips")
     return args
 
 
+@cli.one_line_errors(ConfigError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        cfg = load_config(args.cfg_file, args.overrides)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    cfg = cli.load(args)
     schedule = build_schedule(cfg)
     if args.json:
         print(json.dumps(schedule_to_json(schedule)))

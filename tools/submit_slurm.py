@@ -10,17 +10,17 @@ import argparse
 import os
 import sys
 
-_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if os.path.isdir(os.path.join(_CHECKOUT, "slowfast")):  # a checkout: its package, not another install
-    sys.path.insert(0, _CHECKOUT)
+# This checkout's slowfast/ before any installed one (`python tools/X.py` from a checkout).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from slowfast.config import ConfigError, load_config
-from slowfast.engine.slurm import TrainingJob, build_executor
+from slowfast.config import ConfigError  # noqa: E402
+from slowfast.engine.slurm import TrainingJob, build_executor  # noqa: E402
+from slowfast.utils import cli  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
+    parser = cli.parser(__doc__)
+    cli.add_config_arguments(parser, "KEY VALUE config overrides")
     parser.add_argument("--nodes", type=int, default=1, help="machines (sets NUM_SHARDS)")
     parser.add_argument("--gpus-per-node", type=int, default=8, help="GPUs per machine (sets NUM_GPUS; 0 = CPU)")
     parser.add_argument("--tasks-per-node", type=int, default=None,
@@ -32,7 +32,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--name", default="slowfast", help="SLURM job name")
     parser.add_argument("--local", action="store_true", help="run here through submitit's local executor")
     parser.add_argument("--wait", action="store_true", help="wait for the job and print its result")
-    parser.add_argument("overrides", nargs="*", help="KEY VALUE config overrides")
     return parser.parse_args(argv)
 
 
@@ -42,9 +41,10 @@ def submit(args: argparse.Namespace):
     if args.gpus_per_node and tasks != args.gpus_per_node:
         raise ConfigError(f"--tasks-per-node {tasks} must equal --gpus-per-node {args.gpus_per_node} "
                           "(one process per GPU)")
-    overrides = list(args.overrides) + ["NUM_GPUS", str(args.gpus_per_node), "NUM_SHARDS", str(args.nodes)]
-    cfg = load_config(args.cfg_file, overrides)
-    overrides += ["OUTPUT_DIR", os.path.abspath(cfg.OUTPUT_DIR)]  # tasks may start elsewhere
+    devices = ["NUM_GPUS", str(args.gpus_per_node), "NUM_SHARDS", str(args.nodes)]
+    cfg = cli.load(args, devices)
+    # tasks may start elsewhere: an absolute OUTPUT_DIR
+    overrides = [*args.overrides, *devices, "OUTPUT_DIR", os.path.abspath(cfg.OUTPUT_DIR)]
     executor = build_executor(
         os.path.join(os.path.abspath(cfg.OUTPUT_DIR), "slurm", "%j"), args.nodes, tasks, args.gpus_per_node,
         max(1, int(args.time * 60)), args.partition, args.account, args.cpus_per_task, args.name, args.local,
@@ -52,13 +52,10 @@ def submit(args: argparse.Namespace):
     return executor.submit(TrainingJob(os.path.abspath(args.cfg_file), overrides))
 
 
+@cli.one_line_errors(ConfigError, ValueError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        job = submit(args)
-    except (ConfigError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    job = submit(args)
     print(f"submitted job {job.job_id}; logs in {job.paths.folder}")
     if args.wait:
         job.results()

@@ -19,27 +19,26 @@ import os
 import sys
 
 _CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if os.path.isdir(os.path.join(_CHECKOUT, "slowfast")):
-    sys.path.insert(0, _CHECKOUT)
+sys.path.insert(0, _CHECKOUT)  # this checkout's slowfast/ before any installed one
 
 from slowfast.benchmark import ablation  # noqa: E402
 from slowfast.benchmark.commands import training_costs  # noqa: E402
-from slowfast.config import ConfigError, load_config  # noqa: E402
+from slowfast.config import ConfigError  # noqa: E402
 from slowfast.datasets.build import ensure_synthetic_data  # noqa: E402
+from slowfast.utils import cli  # noqa: E402
 
 RUN_NET = os.path.join(_CHECKOUT, "tools", "run_net.py")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Config, output folder, variants; trailing KEY VALUE pairs override the config for every run."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cfg", dest="cfg_file", required=True, help="YAML config file")
+    parser = cli.parser(__doc__)
+    cli.add_config_arguments(parser, "KEY VALUE pairs for every run")
     parser.add_argument("--output-dir", default=None, help="default: the config's OUTPUT_DIR + '_ablation'")
     parser.add_argument("--variants", default=",".join(ablation.VARIANTS),
                         help=f"comma-separated subset of {','.join(ablation.VARIANTS)}")
     parser.add_argument("--rerun", action="store_true",
                         help="train every variant again, even one whose completed run with the same command is in DIR")
-    parser.add_argument("overrides", nargs="*", help="KEY VALUE pairs for every run")
     args = parser.parse_intermixed_args(argv)
     args.variants = [name for name in args.variants.split(",") if name]
     unknown = [name for name in args.variants if name not in ablation.VARIANTS]
@@ -53,13 +52,10 @@ def _num_train_clips(cfg) -> int:
         return sum(1 for line in handle if line.strip())
 
 
+@cli.one_line_errors(ConfigError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        cfg = load_config(args.cfg_file, args.overrides)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    cfg = cli.load(args)
     output_dir = args.output_dir or cfg.OUTPUT_DIR.rstrip("/") + "_ablation"
     os.makedirs(output_dir, exist_ok=True)
     ensure_synthetic_data(cfg)  # before any variant's clock starts
@@ -80,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         run = ablation.run_variant(command, name, variant_dir)
         if run.returncode != 0:
             print("\n".join(run.log_tail), file=sys.stderr)
-            print(f"error: variant {name} exited with {run.returncode}; see {run.output_dir}/stdout.log",
-                  file=sys.stderr)
+            cli.error(f"variant {name} exited with {run.returncode}; "
+                      f"see {run.output_dir}/stdout.log")
             return 1
-        costs = training_costs(load_config(args.cfg_file, overrides), _num_train_clips(cfg))
+        costs = training_costs(cli.load(args, ablation.variant_overrides(name, output_dir)), _num_train_clips(cfg))
         run.iterations, run.stage_gflops = sum(c.iterations for c in costs), [c.total_gflops for c in costs]
         run.train_gflops = sum(run.stage_gflops)
         ablation.save_record(run, command)

@@ -14,6 +14,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional, Sequence
 
+from slowfast.utils.atomic import write_text_atomic
+
 # name -> (MULTIGRID.LONG_CYCLE, MULTIGRID.SHORT_CYCLE)
 VARIANTS = {
     "baseline": (False, False),
@@ -52,8 +54,8 @@ class VariantRun:
 def save_record(run: VariantRun, command: Sequence[str]) -> str:
     """Record a completed run next to its outputs, with its command line minus the interpreter."""
     path = os.path.join(run.output_dir, RECORD_FILE)
-    with open(path, "w") as handle:
-        json.dump({"command": list(command[1:]), "run": run.to_json()}, handle, indent=1)
+    record = {"command": list(command[1:]), "run": run.to_json()}
+    write_text_atomic(path, json.dumps(record, indent=1))  # a torn record would mark a run done
     return path
 
 

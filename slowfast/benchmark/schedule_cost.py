@@ -1,6 +1,6 @@
 """Schedule benchmark: iterations, GFLOPs per iteration and in total, and speedup over the baseline."""
 from dataclasses import asdict, dataclass
-from typing import Callable, Optional
+from typing import Callable
 
 from slowfast.multigrid.sampler import phase_batch_counts
 from slowfast.multigrid.schedule import Schedule, Stage
@@ -83,7 +83,3 @@ def keeps_up(
 def _frames_crop(shape_key: str) -> str:
     """'8x158' of '8x158 r2-8' (the model does not care about the sampling rate)."""
     return shape_key.split(" ")[0]
-
-
-def optional_float(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:.3g}"

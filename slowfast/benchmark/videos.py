@@ -2,8 +2,10 @@
 import os
 from dataclasses import dataclass
 
-import av
 import numpy as np
+
+from slowfast.datasets.h264 import fixed_keyframes, write_h264
+from slowfast.utils.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -35,18 +37,10 @@ def write_video(path: str, spec: VideoSpec, seed: int) -> None:
     """Encode one video with libx264 at the spec's size, rate and keyframe interval."""
     rng = np.random.default_rng(seed)
     noise = rng.integers(-20, 21, size=(spec.height, spec.width, 3))
-    with av.open(path, mode="w") as container:
-        stream = container.add_stream("libx264", rate=spec.fps)
-        stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
-        interval = spec.keyframe_interval
-        stream.options = {
-            "x264-params": f"keyint={interval}:min-keyint={interval}:scenecut=0:slices=1:sliced-threads=0",
-            "preset": "veryfast",
-        }
-        for index in range(spec.num_frames):
-            frame = av.VideoFrame.from_ndarray(_frame(spec, index, seed, noise), format="rgb24")
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
+    params = fixed_keyframes(spec.keyframe_interval) + ":slices=1:sliced-threads=0"
+    options = {"x264-params": params, "preset": "veryfast"}
+    frames = (_frame(spec, index, seed, noise) for index in range(spec.num_frames))
+    write_h264(path, frames, spec.fps, spec.height, spec.width, options)
 
 
 def write_kinetics_like(folder: str, num_videos: int, spec: VideoSpec = VideoSpec()) -> list[str]:
@@ -58,11 +52,9 @@ def write_kinetics_like(folder: str, num_videos: int, spec: VideoSpec = VideoSpe
     for index in range(num_videos):
         path = os.path.join(folder, "videos", f"video_{index:04d}.mp4")
         if not os.path.exists(path):
-            write_video(path + ".part.mp4", spec, seed=index)
-            os.replace(path + ".part.mp4", path)
+            write_video(path, spec, seed=index)  # atomic: a present file is a complete one
         paths.append(path)
     lines = "".join(f"{os.path.abspath(p)} {i % spec.num_classes}\n" for i, p in enumerate(paths))
     for split in ("train", "val", "test"):
-        with open(os.path.join(folder, f"{split}.csv"), "w") as handle:
-            handle.write(lines)
+        write_text_atomic(os.path.join(folder, f"{split}.csv"), lines)
     return paths

@@ -34,8 +34,6 @@ _C.TRAIN.CHECKPOINT_FILE_PATH = ""
 _C.TRAIN.CHECKPOINT_TYPE = "pytorch"
 # Inflate 2D (image) weights into the 3D model when loading TRAIN.CHECKPOINT_FILE_PATH.
 _C.TRAIN.CHECKPOINT_INFLATE = False
-# Start from epoch 0 even when TRAIN.CHECKPOINT_FILE_PATH records an epoch.
-_C.TRAIN.CHECKPOINT_EPOCH_RESET = False
 # Automatic mixed precision on CUDA (bf16 where supported).
 _C.TRAIN.MIXED_PRECISION = False
 # Keep conv weights and activations in channels_last_3d (NDHWC) memory format; with bf16 on
@@ -125,10 +123,6 @@ _C.MODEL.MODEL_NAME = "SlowFast"
 _C.MODEL.NUM_CLASSES = 400
 # Loss: "cross_entropy" (single label) or "bce_logit" (multi-label).
 _C.MODEL.LOSS_FUNC = "cross_entropy"
-# Architectures with one pathway.
-_C.MODEL.SINGLE_PATHWAY_ARCH = ["c2d", "i3d", "slow"]
-# Architectures with two pathways.
-_C.MODEL.MULTI_PATHWAY_ARCH = ["slowfast"]
 # Dropout rate before the final projection.
 _C.MODEL.DROPOUT_RATE = 0.5
 # Standard deviation of the normal init of the final projection.
@@ -322,9 +316,33 @@ _C.RNG_SEED = 1
 _C.LOG_PERIOD = 10
 # Log parameter count and GFLOPs per clip at start.
 _C.LOG_MODEL_INFO = True
-# torch.distributed backend for GPUs ("nccl"); CPU processes always use gloo.
-_C.DIST_BACKEND = "nccl"
 
+# Keys PySlowFast (or an earlier version here) had and nothing reads any more, with the values
+# that ask for nothing we do not do (the old defaults, which every dumped config.yaml holds):
+# those load with a one-line warning, any other value stops with the note instead of
+# "unknown key".
+RETIRED_KEYS: dict[str, tuple[tuple, str]] = {
+    "TRAIN.CHECKPOINT_EPOCH_RESET": (
+        (False, True),
+        "weights from TRAIN.CHECKPOINT_FILE_PATH always start at epoch 0 (only OUTPUT_DIR's "
+        "own checkpoints resume); remove the key",
+    ),
+    "DIST_BACKEND": (
+        ("nccl",),
+        "the backend follows the device: nccl on GPUs, gloo on the CPU (NUM_GPUS 0); "
+        "remove the key",
+    ),
+    "MODEL.SINGLE_PATHWAY_ARCH": (
+        (["c2d", "i3d", "slow"],),
+        "the architectures come from the model registry (slowfast/models/build.py); "
+        "remove the key",
+    ),
+    "MODEL.MULTI_PATHWAY_ARCH": (
+        (["slowfast"],),
+        "the architectures come from the model registry (slowfast/models/build.py); "
+        "remove the key",
+    ),
+}
 
 def get_defaults() -> CfgNode:
     """A fresh, mutable copy of the default config."""

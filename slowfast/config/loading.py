@@ -1,16 +1,17 @@
 """Merge YAML files and command-line overrides into the defaults, with clear errors."""
 import ast
 import difflib
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fvcore.common.config import CfgNode
 
-from slowfast.config.defaults import get_defaults
+from slowfast.config.defaults import RETIRED_KEYS, get_defaults
+from slowfast.utils.checks import ConfigError
+from slowfast.config.validation import validate_config
 
-
-class ConfigError(ValueError):
-    """A config file or override is invalid; the message says which key and what to do."""
+logger = logging.getLogger(__name__)
 
 
 def get_cfg() -> CfgNode:
@@ -20,8 +21,6 @@ def get_cfg() -> CfgNode:
 
 def load_config(cfg_file: str | None, overrides: Sequence[str] = ()) -> CfgNode:
     """Defaults <- YAML file (with ``_BASE_``) <- ``KEY VALUE`` overrides; validated and frozen."""
-    from slowfast.config.validation import validate_config
-
     cfg = get_defaults()
     if cfg_file:
         merge_file(cfg, cfg_file)
@@ -54,6 +53,8 @@ def merge_overrides(cfg: CfgNode, overrides: Sequence[str]) -> None:
             f"overrides must be KEY VALUE pairs; got an odd number of items: {overrides}"
         )
     for key, raw in zip(overrides[0::2], overrides[1::2]):
+        if _retired(key, _parse_literal(raw), "command-line override"):
+            continue
         node, leaf = _locate(cfg, key, source="command-line override")
         node[leaf] = _coerce(_parse_literal(raw), node[leaf], key, "command-line override")
 
@@ -61,6 +62,8 @@ def merge_overrides(cfg: CfgNode, overrides: Sequence[str]) -> None:
 def _merge_mapping(node: CfgNode, values: Mapping, prefix: str, source: str) -> None:
     for name, value in values.items():
         full_key = f"{prefix}{name}"
+        if _retired(full_key, value, source):
+            continue
         if name not in node:
             raise ConfigError(f"{source}: unknown key {full_key}{_suggest(node, name, prefix)}")
         if isinstance(node[name], CfgNode):
@@ -69,6 +72,22 @@ def _merge_mapping(node: CfgNode, values: Mapping, prefix: str, source: str) -> 
             _merge_mapping(node[name], value, prefix=f"{full_key}.", source=source)
         else:
             node[name] = _coerce(value, node[name], full_key, source)
+
+
+def _retired(key: str, value: Any, source: str) -> bool:
+    """True (after a one-line warning) for a retired key set to a value that asks for nothing
+    we do not do; a ConfigError with the key's note for any other value of it."""
+    if key not in RETIRED_KEYS:
+        return False
+    harmless, note = RETIRED_KEYS[key]
+    if isinstance(value, tuple):
+        value = list(value)
+    if value not in harmless:
+        raise ConfigError(
+            f"{source}: {key} {value!r} cannot be honoured, the key was retired: {note}"
+        )
+    logger.warning("%s: %s was retired and is ignored: %s", source, key, note)
+    return True
 
 
 def _locate(cfg: CfgNode, key: str, source: str) -> tuple[CfgNode, str]:

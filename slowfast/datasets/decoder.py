@@ -66,11 +66,6 @@ def ensemble_view_start(view: int, num_views: int) -> float:
     return view / (num_views - 1)
 
 
-def decode_frames(path: str, indices: np.ndarray, threads: bool = False) -> np.ndarray:
-    """Decode the frames at ``indices`` (non-decreasing) as uint8 RGB ``[T, H, W, 3]``."""
-    return decode_clip(path, lambda info: indices, threads)
-
-
 def decode_clip(
     path: str, choose_indices: Callable[[VideoInfo], np.ndarray], threads: bool = False
 ) -> np.ndarray:

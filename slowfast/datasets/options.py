@@ -1,6 +1,7 @@
 """The options every dataset reads from the config (mapped in ``datasets/build.py``)."""
 from dataclasses import dataclass
 
+from slowfast.utils.checks import multi_view_test
 from slowfast.multigrid.shape import ClipShape
 
 
@@ -27,10 +28,7 @@ class DatasetOptions:
     seed: int = 0  # RNG_SEED
 
     def __post_init__(self):
-        if self.num_spatial_crops not in (1, 3):
-            raise ValueError(f"TEST.NUM_SPATIAL_CROPS must be 1 or 3, got {self.num_spatial_crops}")
-        if self.num_ensemble_views < 1:
-            raise ValueError(f"TEST.NUM_ENSEMBLE_VIEWS must be >= 1, got {self.num_ensemble_views}")
+        multi_view_test(self.num_spatial_crops, self.num_ensemble_views)
 
     @property
     def full_train_shape(self) -> ClipShape:

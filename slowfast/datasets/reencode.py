@@ -12,7 +12,10 @@ from typing import Optional, TextIO
 
 import av
 
+from slowfast.datasets.h264 import fixed_keyframes, write_h264
 from slowfast.datasets.transforms import resized_shape
+from slowfast.utils.atomic import write_text_atomic
+from slowfast.utils.progress import progress_bar
 
 SPLITS = ("train", "val", "test")
 
@@ -36,22 +39,22 @@ def even_size(height: int, width: int, short_side: int) -> tuple[int, int]:
 def reencode_video(source: str, target: str, options: EncodeOptions) -> None:
     """Decode ``source`` and write it to ``target`` as H.264 at the new size and keyframe interval (no audio)."""
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    partial = target + ".part.mp4"
-    with av.open(source) as reader, av.open(partial, mode="w") as writer:
+    with av.open(source) as reader:
         video = reader.streams.video[0]
         rate = video.average_rate or video.guessed_rate or 30
         height, width = even_size(video.codec_context.height, video.codec_context.width, options.short_side)
-        stream = writer.add_stream("libx264", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        interval = options.keyframe_interval
-        stream.options = {"x264-params": f"keyint={interval}:min-keyint={interval}:scenecut=0",
-                          "crf": str(options.crf), "preset": options.preset}
-        for frame in reader.decode(video):
-            scaled = frame.reformat(width=width, height=height, format="yuv420p")
-            scaled.pts = None
-            writer.mux(stream.encode(scaled))
-        writer.mux(stream.encode())
-    os.replace(partial, target)
+        encoder_options = {"x264-params": fixed_keyframes(options.keyframe_interval),
+                           "crf": str(options.crf), "preset": options.preset}
+        frames = _scaled(reader.decode(video), height, width)
+        write_h264(target, frames, rate, height, width, encoder_options)
+
+
+def _scaled(frames, height: int, width: int):
+    """Decoded frames resized to the output size, their timestamps left to the encoder."""
+    for frame in frames:
+        scaled = frame.reformat(width=width, height=height, format="yuv420p")
+        scaled.pts = None
+        yield scaled
 
 
 def _job(arguments: tuple[str, str, EncodeOptions]) -> tuple[str, Optional[str]]:
@@ -96,21 +99,21 @@ def prepare_folder(
     failures = _run_jobs(jobs, options, workers, progress)
     os.makedirs(output_dir, exist_ok=True)
     for split, rows in entries.items():
-        with open(os.path.join(output_dir, f"{split}.csv"), "w") as handle:
-            handle.writelines(f"{written}{separator}{label}\n" for source, written, label in rows if source not in failures)
+        kept = (f"{written}{separator}{label}\n" for source, written, label in rows
+                if source not in failures)
+        write_text_atomic(os.path.join(output_dir, f"{split}.csv"), "".join(kept))
     return failures
 
 
 def _run_jobs(jobs: dict[str, str], options: EncodeOptions, workers: int, progress: Optional[TextIO]) -> dict[str, str]:
     arguments = [(source, target, options) for source, target in jobs.items()]
     failures: dict[str, str] = {}
-    with Pool(max(1, workers)) as pool:
-        for done, (source, error) in enumerate(pool.imap_unordered(_job, arguments), start=1):
+    bar = progress_bar(len(arguments), "re-encoding", unit="video", stream=progress,
+                       enabled=progress is not None)
+    with Pool(max(1, workers)) as pool, bar:
+        for source, error in pool.imap_unordered(_job, arguments):
             if error is not None:
                 failures[source] = error
-            if progress is not None:
-                progress.write(f"\r{done}/{len(arguments)} videos re-encoded, {len(failures)} failed")
-                progress.flush()
-    if progress is not None:
-        progress.write("\n")
+                bar.set_postfix(failed=len(failures))
+            bar.update()
     return failures

@@ -11,6 +11,7 @@ from slowfast.engine.evaluator import run_views
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.models import build_model
 from slowfast.utils.logging import get_logger, log_json_stats
+from slowfast.utils.progress import progress_bar
 
 logger = get_logger(__name__)
 
@@ -53,8 +54,11 @@ def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
     )
     views, crops = cfg.TEST.NUM_ENSEMBLE_VIEWS, cfg.TEST.NUM_SPATIAL_CROPS
     ensemble = ViewEnsemble(dataset.num_videos, views * crops, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD)
-    results = run_views(model, loader, InputPreparer(cfg, ctx.device), ensemble, cfg.MODEL.HEAD_ACT,
-                        log_period=cfg.LOG_PERIOD)
+    batches = progress_bar(len(loader), "multi-view test", unit="batch", enabled=ctx.is_main,
+                           iterable=loader)  # a bar on a terminal, nothing in logs
+    with batches:
+        results = run_views(model, batches, InputPreparer(cfg, ctx.device), ensemble,
+                            cfg.MODEL.HEAD_ACT, log_period=cfg.LOG_PERIOD)
     metric = "map" if cfg.DATA.MULTI_LABEL else "top1"
     logger.info(
         f"test: {views} temporal views x {crops} spatial crops of {cfg.DATA.NUM_FRAMES} frames at "

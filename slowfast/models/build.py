@@ -6,15 +6,25 @@ from typing import Any
 import torch.nn as nn
 from fvcore.common.config import CfgNode
 
+from slowfast.utils.checks import at_least, per_stage
 from slowfast.models.init import init_weights
 from slowfast.models.nonlocal_block import NONLOCAL_INSTANTIATIONS
 from slowfast.models.norm import GroupedBatchNorm3d, NormFactory
-from slowfast.models.video_model import ResNet, ResNetOptions, SlowFast, SlowFastFusion
+from slowfast.models.video_model import (
+    RESNET_ARCHS,
+    SLOWFAST_ARCHS,
+    ResNet,
+    ResNetOptions,
+    SlowFast,
+    SlowFastFusion,
+)
 
 ModelFactory = Callable[[CfgNode], nn.Module]
 
 # MODEL.MODEL_NAME -> function building that model (on CPU, not initialised) from the config.
 MODEL_REGISTRY: dict[str, ModelFactory] = {}
+# MODEL.MODEL_NAME -> (the MODEL.ARCH values it builds, its number of pathways).
+MODEL_ARCHS: dict[str, tuple[tuple[str, ...], int]] = {}
 
 # RESNET.TRANS_FUNC -> residual transform, whatever RESNET.DEPTH (as in PySlowFast).
 # "basic_transform" builds PySlowFast's basic-block network (R50 stage widths), so its checkpoints
@@ -26,16 +36,29 @@ _TRANSFORMS = {
 }
 
 
-def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
-    """Decorator adding a model factory under ``MODEL.MODEL_NAME`` = ``name``."""
+def register_model(
+    name: str, archs: tuple[str, ...] = (), num_pathways: int = 1
+) -> Callable[[ModelFactory], ModelFactory]:
+    """Decorator adding a model factory under ``MODEL.MODEL_NAME`` = ``name``, building the
+    ``MODEL.ARCH`` values ``archs`` with ``num_pathways`` pathways."""
 
     def add(factory: ModelFactory) -> ModelFactory:
         if name in MODEL_REGISTRY:
             raise ValueError(f"A model named {name!r} is already registered")
         MODEL_REGISTRY[name] = factory
+        MODEL_ARCHS[name] = (tuple(archs), num_pathways)
         return factory
 
     return add
+
+
+def architectures() -> dict[str, tuple[str, int]]:
+    """Every registered ``MODEL.ARCH`` -> (its ``MODEL.MODEL_NAME``, number of pathways)."""
+    return {
+        arch: (name, num_pathways)
+        for name, (archs, num_pathways) in MODEL_ARCHS.items()
+        for arch in archs
+    }
 
 
 def build_model(cfg: CfgNode) -> nn.Module:
@@ -60,8 +83,7 @@ def bn_group_size(cfg: CfgNode) -> int | None:
     """Clips per BN statistic: ``MULTIGRID.BN_BASE_SIZE`` under multigrid, else the whole batch."""
     if not (cfg.MULTIGRID.LONG_CYCLE or cfg.MULTIGRID.SHORT_CYCLE):
         return None
-    if cfg.MULTIGRID.BN_BASE_SIZE < 1:
-        raise ValueError(f"MULTIGRID.BN_BASE_SIZE must be >= 1, got {cfg.MULTIGRID.BN_BASE_SIZE}")
+    at_least(cfg.MULTIGRID.BN_BASE_SIZE, 1, "MULTIGRID.BN_BASE_SIZE")
     return int(cfg.MULTIGRID.BN_BASE_SIZE)
 
 
@@ -124,10 +146,7 @@ def slowfast_fusion(cfg: CfgNode) -> SlowFastFusion:
 
 def _per_stage(value: Any, key: str) -> tuple:
     """A [stage][pathway] config list as nested tuples; it must have 4 stages (res2..res5)."""
-    if not isinstance(value, (list, tuple)) or len(value) != 4:
-        raise ValueError(
-            f"{key} must list 4 stages (res2..res5), each with per-pathway entries; got {value!r}"
-        )
+    per_stage(value, key)
     return _to_tuple(value)
 
 
@@ -151,12 +170,11 @@ def _input_channels(cfg: CfgNode, num_pathways: int) -> list[int]:
 
 
 def _check_num_classes(cfg: CfgNode) -> int:
-    if cfg.MODEL.NUM_CLASSES < 1:
-        raise ValueError(f"MODEL.NUM_CLASSES must be >= 1, got {cfg.MODEL.NUM_CLASSES}")
+    at_least(cfg.MODEL.NUM_CLASSES, 1, "MODEL.NUM_CLASSES")
     return int(cfg.MODEL.NUM_CLASSES)
 
 
-@register_model("ResNet")
+@register_model("ResNet", archs=RESNET_ARCHS, num_pathways=1)
 def _build_resnet(cfg: CfgNode) -> ResNet:
     return ResNet(
         num_classes=_check_num_classes(cfg),
@@ -168,7 +186,7 @@ def _build_resnet(cfg: CfgNode) -> ResNet:
     )
 
 
-@register_model("SlowFast")
+@register_model("SlowFast", archs=SLOWFAST_ARCHS, num_pathways=2)
 def _build_slowfast(cfg: CfgNode) -> SlowFast:
     return SlowFast(
         num_classes=_check_num_classes(cfg),

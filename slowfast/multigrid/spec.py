@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slowfast.utils.checks import jitter_scales, one_of, positive_int, require
+
 STEP_POLICY = "steps_with_relative_lrs"
 COSINE_POLICY = "cosine"
 LR_POLICIES = (STEP_POLICY, COSINE_POLICY)
@@ -43,7 +45,7 @@ class ScheduleSpec:
 
     def __post_init__(self) -> None:
         _check_positive_ints(self)
-        _check_jitter(self.jitter_scales)
+        jitter_scales(self.jitter_scales)
         _check_solver(self)
         if self.long_cycle or self.short_cycle:
             _check_multigrid(self)
@@ -63,22 +65,15 @@ def _check_positive_ints(spec: ScheduleSpec) -> None:
         "MULTIGRID.BN_BASE_SIZE": spec.bn_base_size,
     }
     for key, value in keys.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{key} must be a positive integer, got {value!r}")
-
-
-def _check_jitter(scales: tuple[int, ...]) -> None:
-    """DATA.TRAIN_JITTER_SCALES is [min, max] with 0 < min <= max."""
-    if len(scales) != 2 or not 0 < scales[0] <= scales[1]:
-        raise ValueError(
-            f"DATA.TRAIN_JITTER_SCALES must be [min, max] with 0 < min <= max, got {list(scales)}"
-        )
+        positive_int(value, key)
 
 
 def _check_solver(spec: ScheduleSpec) -> None:
     """LR policy, STEPS, LRS and warmup must describe a usable LR curve."""
-    if spec.lr_policy not in LR_POLICIES:
-        raise ValueError(f"SOLVER.LR_POLICY must be one of {LR_POLICIES}, got {spec.lr_policy!r}")
+    one_of(spec.lr_policy, LR_POLICIES, "SOLVER.LR_POLICY")
+    if spec.lr_policy == COSINE_POLICY:
+        require(spec.cosine_end_lr < spec.base_lr, f"SOLVER.COSINE_END_LR {spec.cosine_end_lr} "
+                                                   f"must be below SOLVER.BASE_LR {spec.base_lr}")
     steps = list(spec.steps)
     if steps and steps[0] != 0:
         raise ValueError(f"SOLVER.STEPS must start at 0 (the first LR stage), got {steps}")

@@ -87,3 +87,42 @@ def test_defaults_are_not_valid_for_slowfast_without_two_pathway_lists():
     cfg = get_cfg()
     with pytest.raises(ConfigError, match=r"RESNET.NUM_BLOCK_TEMP_KERNEL must list 4 stages x 2 pathway"):
         validate_config(cfg)
+
+
+@pytest.mark.parametrize(
+    "key, value, note",
+    [
+        ("DIST_BACKEND", "gloo", "the backend follows the device"),
+        ("MODEL.SINGLE_PATHWAY_ARCH", "['c2d']", "come from the model registry"),
+        ("MODEL.MULTI_PATHWAY_ARCH", "['x3d']", "come from the model registry"),
+    ],
+)
+def test_retired_key_asking_for_something_stops_with_its_note(key, value, note):
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, ["MODEL.ARCH", "i3d", "MODEL.MODEL_NAME", "ResNet", key, value])
+    message = str(raised.value)
+    assert message.startswith(f"command-line override: {key} ") and "was retired: " in message
+    assert note in message and "remove the key" in message
+    assert "unknown key" not in message and "\n" not in message
+
+
+def test_old_config_yaml_with_retired_keys_loads_with_one_warning_each(tmp_path, caplog):
+    old = write(tmp_path, "config.yaml",
+                "TRAIN:\n  CHECKPOINT_EPOCH_RESET: False\nDIST_BACKEND: nccl\nMODEL:\n  ARCH: i3d\n"
+                "  MODEL_NAME: ResNet\n  SINGLE_PATHWAY_ARCH: [c2d, i3d, slow]\n"
+                "  MULTI_PATHWAY_ARCH: [slowfast]\n")
+    with caplog.at_level("WARNING", logger="slowfast.config.loading"):
+        cfg = load_config(old, ["TRAIN.CHECKPOINT_EPOCH_RESET", "True"])
+    assert cfg.MODEL.ARCH == "i3d" and "DIST_BACKEND" not in cfg
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 5 and all("was retired and is ignored: " in line for line in lines)
+    assert lines[0].startswith(f"config file '{old}': TRAIN.CHECKPOINT_EPOCH_RESET was retired")
+    assert lines[-1].startswith("command-line override: TRAIN.CHECKPOINT_EPOCH_RESET was retired")
+
+
+def test_architectures_come_from_the_model_registry():
+    from slowfast.models.build import MODEL_ARCHS, architectures
+
+    assert architectures() == {"c2d": ("ResNet", 1), "i3d": ("ResNet", 1), "slow": ("ResNet", 1),
+                               "slowfast": ("SlowFast", 2)}
+    assert set(MODEL_ARCHS) == {"ResNet", "SlowFast"}

@@ -9,10 +9,15 @@ from slowfast.datasets.decoder import (
     _decode_from_seek,
     clip_frame_indices,
     decode_clip,
-    decode_frames,
     random_start,
     ensemble_view_start,
 )
+from slowfast.datasets.h264 import write_h264
+
+
+def decode_frames(path: str, indices, threads: bool = False) -> np.ndarray:
+    """The frames at fixed ``indices``, through decode_clip (which picks them from metadata)."""
+    return decode_clip(path, lambda info: indices, threads)
 
 
 def indices(start_fraction, frame_count=60, fps=30.0, num_frames=4, sampling_rate=2, target_fps=30.0):
@@ -103,10 +108,7 @@ def test_unreadable_files_raise_decode_error_naming_the_path(tmp_path, index_vid
     content = open(index_video, "rb").read()
     truncated.write_bytes(content[: len(content) // 2])
     no_frames = str(tmp_path / "no_frames.mp4")
-    with av.open(no_frames, mode="w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        container.start_encoding()
+    write_h264(no_frames, [], 30, 48, 64, {})
     for path in (empty, text, truncated, no_frames, str(tmp_path / "missing.mp4")):
         with pytest.raises(VideoDecodeError, match="cannot decode video") as raised:
             decode_frames(str(path), np.array([0, 1]))
@@ -116,13 +118,8 @@ def test_unreadable_files_raise_decode_error_naming_the_path(tmp_path, index_vid
 
 def test_truncated_file_with_header_first_raises_decode_error(tmp_path):
     path = str(tmp_path / "faststart.mp4")
-    with av.open(path, mode="w", options={"movflags": "faststart"}) as container:
-        stream = container.add_stream("libx264", rate=30, options={"g": "12"})
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for k in range(60):
-            image = np.full((48, 64, 3), 4 * k, np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
+    frames = (np.full((48, 64, 3), 4 * k, np.uint8) for k in range(60))
+    write_h264(path, frames, 30, 48, 64, {"g": "12"}, container_options={"movflags": "faststart"})
     content = open(path, "rb").read()
     open(path, "wb").write(content[: len(content) // 2])
     with pytest.raises(VideoDecodeError, match="decode error"):

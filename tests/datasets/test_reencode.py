@@ -1,4 +1,6 @@
 """Re-encoding a Kinetics-style folder: new size and keyframes, CSVs rewritten, broken videos dropped."""
+import io
+
 import av
 import pytest
 
@@ -42,3 +44,19 @@ def test_prepare_folder_reencodes_listed_videos_and_keeps_the_csvs_valid(folder)
 def test_a_folder_without_csvs_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="has none of"):
         prepare_folder(str(tmp_path), str(tmp_path / "out"), EncodeOptions(), progress=None)
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr does in an interactive shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream, shown", [(io.StringIO(), False), (Terminal(), True)])
+def test_progress_bar_only_on_a_terminal(folder, stream, shown):
+    prepare_folder(str(folder / "in"), str(folder / "out"), EncodeOptions(short_side=32), workers=1,
+                   progress=stream)
+    text = stream.getvalue()
+    assert ("re-encoding" in text and "3/3" in text and "failed=1" in text) == shown
+    assert shown or text == ""

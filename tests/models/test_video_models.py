@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 
 from slowfast.models import build_model
+from slowfast.models.build import architectures
 from slowfast.models.head import ResNetBasicHead
 from slowfast.models.norm import GroupedBatchNorm3d
 from slowfast.models.resnet import BasicTransform, BottleneckTransform
@@ -29,7 +30,7 @@ def _temporal_kernels(model: nn.Module, stage: int, pathway: int = 0) -> list[in
 
 
 @pytest.mark.parametrize("depth", [18, 50, 101])
-@pytest.mark.parametrize("arch", ["c2d", "i3d", "slow", "slowfast"])
+@pytest.mark.parametrize("arch", sorted(architectures()))  # every registered architecture
 def test_forward_backward_at_several_shapes(make_tiny_cfg, arch, depth):
     cfg = make_tiny_cfg(arch, depth, width=4 if depth == 101 else 8)
     model = build_model(cfg)

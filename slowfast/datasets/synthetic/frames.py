@@ -18,8 +18,15 @@ import cv2
 import numpy as np
 
 from slowfast.datasets.frame_list import HEADER
-from slowfast.datasets.synthetic import SyntheticOptions, write_json_file, write_text_file
-from slowfast.datasets.synthetic_render import DIFFICULTY_LEVELS, DifficultyLevel, class_names, object_track
+from slowfast.datasets.synthetic.options import SyntheticOptions
+from slowfast.datasets.synthetic.render import (
+    DIFFICULTY_LEVELS,
+    DifficultyLevel,
+    class_names,
+    object_track,
+)
+from slowfast.utils.atomic import write_json_atomic, write_text_atomic
+from slowfast.utils.progress import progress_bar
 
 _LAYOUT_SEEDS = {"ssv2": 1, "charades": 2}
 _SPLIT_SEEDS = {"train": 0, "val": 1}
@@ -122,23 +129,30 @@ def generate_ssv2_style_dataset(out_dir: str, options: SyntheticOptions) -> None
     names = class_names(options.num_classes)
     templates = [ssv2_template(name) for name in names]
     label_map = {_bare(template): str(i) for i, template in enumerate(templates)}
-    write_json_file(os.path.join(out_dir, "something-something-v2-labels.json"), label_map)
+    write_json_atomic(os.path.join(out_dir, "something-something-v2-labels.json"), label_map)
     next_id = 1
-    for split, json_name in (("val", "validation"), ("train", "train")):
-        entries, rows = [], [HEADER + "\n"]
-        for class_id in range(options.num_classes):
-            for clip_index in range(options.clips_in_split(split)):
-                video_number = len(entries)
-                rng = video_rng(options.seed, "ssv2", split, video_number)
-                length = int(rng.integers(math.ceil(0.75 * options.num_frames), options.num_frames + 1))
-                frames = render_bright_clip(class_id, length, options.size, options.difficulty, rng)
-                video_id = str(next_id)
-                next_id += 1
-                rows += frame_list_rows(video_id, video_number, write_frames(out_dir, video_id, frames))
-                entries.append({"id": video_id, "label": _bare(templates[class_id]).lower(),
-                                "template": templates[class_id], "placeholders": ["something"]})
-        write_json_file(os.path.join(out_dir, f"something-something-v2-{json_name}.json"), entries)
-        write_text_file(os.path.join(out_dir, f"{split}.csv"), "".join(rows))
+    total = options.num_classes * sum(map(options.clips_in_split, ("val", "train")))
+    with progress_bar(total, "synthetic ssv2 videos", unit="video") as bar:
+        for split, json_name in (("val", "validation"), ("train", "train")):
+            entries, rows = [], [HEADER + "\n"]
+            for class_id in range(options.num_classes):
+                for clip_index in range(options.clips_in_split(split)):
+                    video_number = len(entries)
+                    rng = video_rng(options.seed, "ssv2", split, video_number)
+                    shortest = math.ceil(0.75 * options.num_frames)
+                    length = int(rng.integers(shortest, options.num_frames + 1))
+                    frames = render_bright_clip(class_id, length, options.size,
+                                                options.difficulty, rng)
+                    video_id = str(next_id)
+                    next_id += 1
+                    paths = write_frames(out_dir, video_id, frames)
+                    rows += frame_list_rows(video_id, video_number, paths)
+                    entries.append({"id": video_id, "label": _bare(templates[class_id]).lower(),
+                                    "template": templates[class_id], "placeholders": ["something"]})
+                    bar.update()
+            json_path = os.path.join(out_dir, f"something-something-v2-{json_name}.json")
+            write_json_atomic(json_path, entries)
+            write_text_atomic(os.path.join(out_dir, f"{split}.csv"), "".join(rows))
 
 
 def render_multi_action_clip(
@@ -169,18 +183,23 @@ def render_multi_action_clip(
 def generate_charades_style_dataset(out_dir: str, options: SyntheticOptions) -> None:
     """Charades layout: multi-label videos of overlapping actions."""
     names = class_names(options.num_classes)
-    write_json_file(os.path.join(out_dir, "classes.json"), {name: i for i, name in enumerate(names)})
-    for split in ("val", "train"):
-        rows = [HEADER + "\n"]
-        for video_number in range(options.num_classes * options.clips_in_split(split)):
-            rng = video_rng(options.seed, "charades", split, video_number)
-            count = int(rng.integers(1, min(MAX_ACTIONS, options.num_classes) + 1))
-            class_ids = rng.choice(options.num_classes, size=count, replace=False).tolist()
-            frames, labels = render_multi_action_clip(class_ids, options.num_frames, options.size,
-                                                      options.difficulty, rng)
-            video_id = f"{split[0].upper()}{video_number:04d}"
-            rows += frame_list_rows(video_id, video_number, write_frames(out_dir, video_id, frames), labels)
-        write_text_file(os.path.join(out_dir, f"{split}.csv"), "".join(rows))
+    classes = {name: i for i, name in enumerate(names)}
+    write_json_atomic(os.path.join(out_dir, "classes.json"), classes)
+    total = options.num_classes * sum(map(options.clips_in_split, ("val", "train")))
+    with progress_bar(total, "synthetic charades videos", unit="video") as bar:
+        for split in ("val", "train"):
+            rows = [HEADER + "\n"]
+            for video_number in range(options.num_classes * options.clips_in_split(split)):
+                rng = video_rng(options.seed, "charades", split, video_number)
+                count = int(rng.integers(1, min(MAX_ACTIONS, options.num_classes) + 1))
+                class_ids = rng.choice(options.num_classes, size=count, replace=False).tolist()
+                frames, labels = render_multi_action_clip(class_ids, options.num_frames,
+                                                          options.size, options.difficulty, rng)
+                video_id = f"{split[0].upper()}{video_number:04d}"
+                paths = write_frames(out_dir, video_id, frames)
+                rows += frame_list_rows(video_id, video_number, paths, labels)
+                bar.update()
+            write_text_atomic(os.path.join(out_dir, f"{split}.csv"), "".join(rows))
 
 
 def _bare(template: str) -> str:

@@ -7,21 +7,27 @@ import av
 import numpy as np
 import pytest
 
-from slowfast.datasets.decoder import decode_frames
+from slowfast.datasets.decoder import decode_clip
 from slowfast.datasets.synthetic import (
     SyntheticOptions,
-    clip_rng,
     ensure_synthetic_dataset,
     generate_synthetic_dataset,
     write_video,
 )
-from slowfast.datasets.synthetic_render import (
+from slowfast.datasets.synthetic.render import (
     PATTERNS,
     REVERSED_PATTERN,
     class_names,
     object_track,
     render_clip,
 )
+from slowfast.datasets.synthetic.videos import clip_rng
+
+
+def decode_frames(path: str, indices: np.ndarray) -> np.ndarray:
+    """The frames at ``indices``, through the loader's decoder."""
+    return decode_clip(path, lambda info: indices)
+
 
 TINY = dict(num_classes=8, clips_per_class=1, num_frames=8, size=32, difficulty=2, seed=3)
 
@@ -137,7 +143,8 @@ def test_ensure_fills_an_existing_empty_folder(tmp_path):
 
 
 def test_command_line_tool_writes_the_dataset(tmp_path, tiny_dataset):
-    tool = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "make_synthetic_dataset.py")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    tool = os.path.join(repo, "tools", "make_synthetic_dataset.py")
     main = runpy.run_path(tool)["main"]
     args = ["--out", str(tmp_path), "--num-classes", "8", "--clips-per-class", "1", "--num-frames", "8"]
     main(args + ["--size", "32", "--difficulty", "2", "--seed", "3"])

@@ -11,7 +11,7 @@ from slowfast.datasets.charades import Charades
 from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.ssv2 import Ssv2
 from slowfast.datasets.synthetic import SyntheticOptions, ensure_synthetic_dataset, generate_dataset
-from slowfast.datasets.synthetic_frames import render_multi_action_clip, ssv2_template
+from slowfast.datasets.synthetic.frames import render_multi_action_clip, ssv2_template
 
 TINY = dict(num_classes=4, clips_per_class=2, num_frames=12, size=32, difficulty=1, seed=1)
 OPTIONS = DatasetOptions(num_classes=4, num_frames=4, sampling_rate=2, train_jitter_scales=(32, 40),

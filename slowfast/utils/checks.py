@@ -1,0 +1,61 @@
+"""Per-field checks of config values, each written once and raising ConfigError naming the key.
+
+``config.validation.validate_config`` runs them on a loaded config; the builders that turn
+config values into objects (schedule spec, model options, dataset options) call the same
+functions, so a value checked at load time and at build time fails with one message. This
+module imports nothing of slowfast, so every layer can use it without an import cycle
+(``slowfast.config`` itself reaches up to the schedule and the model registry to validate).
+"""
+from collections.abc import Collection, Sequence
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config file or override is invalid; the message says which key and what to do."""
+
+NUM_STAGES = 4  # res2..res5
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise ConfigError(message) unless ``condition``."""
+    if not condition:
+        raise ConfigError(message)
+
+
+def one_of(value: Any, allowed: Collection, key: str) -> None:
+    """``key`` must take one of ``allowed``."""
+    require(value in allowed, f"{key} is {value!r}; expected one of {list(allowed)}")
+
+
+def at_least(value: Any, minimum: int | float, key: str) -> None:
+    """``key`` must be >= ``minimum``."""
+    require(value >= minimum, f"{key} must be >= {minimum}, got {value}")
+
+
+def positive_int(value: Any, key: str) -> None:
+    """``key`` must be an int (not a bool) >= 1."""
+    require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+            f"{key} must be a positive integer, got {value!r}")
+
+
+def jitter_scales(scales: Sequence[int]) -> None:
+    """DATA.TRAIN_JITTER_SCALES is [min, max] with 0 < min <= max."""
+    require(len(scales) == 2 and 0 < scales[0] <= scales[1],
+            f"DATA.TRAIN_JITTER_SCALES must be [min, max] with 0 < min <= max, got {list(scales)}")
+
+
+def per_stage(value: Any, key: str, num_pathways: int | None = None) -> None:
+    """A [stage][pathway] list: 4 stages (res2..res5), each of ``num_pathways`` entries if given."""
+    stages_ok = isinstance(value, (list, tuple)) and len(value) == NUM_STAGES
+    if num_pathways is None:
+        require(stages_ok, f"{key} must list 4 stages (res2..res5), each with per-pathway entries; "
+                           f"got {value!r}")
+        return
+    require(stages_ok and all(len(stage) == num_pathways for stage in value),
+            f"{key} must list 4 stages x {num_pathways} pathway(s), got {value}")
+
+
+def multi_view_test(num_spatial_crops: int, num_ensemble_views: int) -> None:
+    """Multi-view test: 1 or 3 spatial crops, at least one temporal view."""
+    one_of(num_spatial_crops, (1, 3), "TEST.NUM_SPATIAL_CROPS")
+    at_least(num_ensemble_views, 1, "TEST.NUM_ENSEMBLE_VIEWS")
