@@ -160,3 +160,41 @@ def test_table_with_fewer_clips_than_a_batch(kinetics):
     lines = format_schedule_table(kinetics, num_devices=8, num_clips=100).splitlines()
     assert lines[2].split()[-2:] == ["0", "0.0%"]
     assert lines[-1].endswith("; 0 iterations for 100 clips per epoch")
+
+
+def test_iteration_points_follow_stages_short_cycle_and_lr(make_cfg):
+    from slowfast.multigrid.plot import iteration_points
+    from slowfast.multigrid.sampler import phase_batch_counts
+
+    schedule = build_schedule(make_cfg({**MULTIGRID, "TRAIN.BATCH_SIZE": 2}))
+    points = iteration_points(schedule, num_clips=64)
+    per_epoch = [sum(phase_batch_counts(64, schedule.stage_at(e).short_cycle_batch_sizes))
+                 for e in range(schedule.max_epoch)]
+    assert [p.iteration for p in points] == list(range(sum(per_epoch)))
+    first = schedule.stages[0]
+    shapes = [(s.num_frames, s.crop_size, b) for s, b in zip(first.short_cycle_shapes, first.short_cycle_batch_sizes)]
+    assert [(p.num_frames, p.crop_size, p.batch_size) for p in points[:4]] == shapes + shapes[:1]
+    assert points[-1].epoch == schedule.max_epoch - 1
+    for point in points[:20]:
+        it = point.iteration - sum(per_epoch[:point.epoch])
+        assert point.lr == schedule.lr_at(point.epoch + it / per_epoch[point.epoch])
+    sparse = iteration_points(schedule, num_clips=64, max_points=10)
+    assert len(sparse) <= 10 + schedule.max_epoch and sparse[0] == points[0]
+
+
+def test_show_schedule_plot_writes_the_picture_and_checks_its_arguments(kinetics_yaml, tmp_path, capsys):
+    tool = load_tool()
+    picture = tmp_path / "schedule.png"
+    assert tool.main(["--cfg", str(kinetics_yaml), "--num-clips", "20000", "--plot", str(picture)]) == 0
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10000
+    assert f"wrote {picture}" in capsys.readouterr().err
+    # No clip count and no train.csv in DATA.PATH_TO_DATA_DIR: a one-line error naming --num-clips.
+    assert tool.main(["--cfg", str(kinetics_yaml), "--plot", str(tmp_path / "b.png"),
+                      "DATA.PATH_TO_DATA_DIR", str(tmp_path)]) == 2
+    assert "--plot needs the training clips per epoch: pass --num-clips N" in capsys.readouterr().err
+    assert tool.main(["--cfg", str(kinetics_yaml), "--num-clips", "100", "--plot", str(tmp_path / "b.txt")]) == 2
+    assert "name a .png, .pdf or .svg file" in capsys.readouterr().err
+    (tmp_path / "train.csv").write_text("a.mp4 0\nb.mp4 1\n" * 600)
+    assert tool.main(["--cfg", str(kinetics_yaml), "--plot", str(tmp_path / "c.svg"),
+                      "DATA.PATH_TO_DATA_DIR", str(tmp_path)]) == 0
+    assert (tmp_path / "c.svg").read_text().startswith("<?xml")
