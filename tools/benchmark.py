@@ -26,7 +26,7 @@ from slowfast.utils import cli  # noqa: E402
 
 COLUMNS = {
     "data": ("loader", "shape", "batch_size", "num_workers", "clips_per_s", "batches_per_s",
-             "decode_s_per_clip", "transform_s_per_clip"),
+             "decode_s_per_clip", "transform_s_per_clip", "loader_cost_vs_full", "model_flops_vs_full"),
     "model": ("shape", "batch_size", "device", "precision", "memory_format", "step_s", "clips_per_s",
               "gflops", "s_per_gflop", "relative_s_per_gflop", "bn_grouped_s", "bn_plain_s", "bn_ratio",
               "peak_memory_mb"),

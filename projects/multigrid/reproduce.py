@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Run the multigrid ablation on one config: baseline, long cycle, short cycle, long+short.
 
-python projects/multigrid/reproduce.py --cfg FILE [--output-dir DIR] [--variants a,b] [--rerun] [KEY VALUE ...]
+python projects/multigrid/reproduce.py --cfg FILE [--output-dir DIR] [--variants a,b] [--seeds N] [--rerun]
+                                      [KEY VALUE ...]
 
 Each variant trains to completion (tools/run_net.py, OUTPUT_DIR = DIR/<variant>) with the
 config's SOLVER.MAX_EPOCH and MULTIGRID.EPOCH_FACTOR; a synthetic dataset is generated first,
@@ -12,6 +13,9 @@ and DIR/val_vs_wallclock.png (validation accuracy against wall-clock, like the p
 A variant that completed earlier with the same command (DIR/<variant>/ablation_run.json) is
 reused, so an interrupted ablation continues where it stopped; any other earlier folder of a
 variant is renamed aside (never resumed, which would time only the rest of the run).
+--seeds N repeats every variant with RNG_SEED, RNG_SEED + 1, ... (DIR/<variant>_seed<S>), seed
+by seed, and adds a table of means, spreads and each variant's difference to the baseline with
+its standard error (from the seeds, and from the test set's size).
 """
 import argparse
 import json
@@ -39,7 +43,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"comma-separated subset of {','.join(ablation.VARIANTS)}")
     parser.add_argument("--rerun", action="store_true",
                         help="train every variant again, even one whose completed run with the same command is in DIR")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="runs of every variant, RNG_SEED + 0..N-1 (default 1: the config's seed)")
     args = parser.parse_intermixed_args(argv)
+    cli.at_least_one(parser, args, "seeds")
     args.variants = [name for name in args.variants.split(",") if name]
     unknown = [name for name in args.variants if name not in ablation.VARIANTS]
     if unknown or not args.variants:
@@ -60,10 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(output_dir, exist_ok=True)
     ensure_synthetic_data(cfg)  # before any variant's clock starts
     runs = []
-    for name in args.variants:
-        overrides = list(args.overrides) + ablation.variant_overrides(name, output_dir)
-        command = ablation.run_net_command(RUN_NET, args.cfg_file, overrides)
-        variant_dir = os.path.join(output_dir, name)
+    # One seed keeps the config's RNG_SEED and DIR/<variant>; several interleave the variants
+    # seed by seed, so machine noise hits them alike.
+    seeds = [None] if args.seeds == 1 else [cfg.RNG_SEED + k for k in range(args.seeds)]
+    for seed, name in ((seed, name) for seed in seeds for name in args.variants):
+        variant = ablation.variant_overrides(name, output_dir, seed)
+        command = ablation.run_net_command(RUN_NET, args.cfg_file, list(args.overrides) + variant)
+        variant_dir = ablation.variant_dir(output_dir, name, seed)
         run = None if args.rerun else ablation.load_record(variant_dir, command)
         if run is not None:
             print(f"[{name}] reusing the completed run in {variant_dir} (--rerun to train it again)", flush=True)
@@ -74,18 +84,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{name}] moved the earlier run in {variant_dir} to {moved}", flush=True)
         print(f"[{name}] training in {variant_dir}", flush=True)
         run = ablation.run_variant(command, name, variant_dir)
+        run.seed = seed
         if run.returncode != 0:
             print("\n".join(run.log_tail), file=sys.stderr)
             cli.error(f"variant {name} exited with {run.returncode}; "
                       f"see {run.output_dir}/stdout.log")
             return 1
-        costs = training_costs(cli.load(args, ablation.variant_overrides(name, output_dir)), _num_train_clips(cfg))
+        costs = training_costs(cli.load(args, variant), _num_train_clips(cfg))
         run.iterations, run.stage_gflops = sum(c.iterations for c in costs), [c.total_gflops for c in costs]
         run.train_gflops = sum(run.stage_gflops)
         ablation.save_record(run, command)
         runs.append(run)
     metric = "mAP" if cfg.DATA.MULTI_LABEL else "top-1"
-    table = ablation.markdown_table(runs, metric) + "\n\nWhere the time went (seconds):\n\n" + ablation.time_split_table(runs)
+    table = ablation.markdown_table(runs, metric)
+    if len(seeds) > 1:
+        table += f"\n\nOver {len(seeds)} seeds:\n\n" + ablation.seeds_table(runs, metric)
+    table += "\n\nWhere the time went (seconds):\n\n" + ablation.time_split_table(runs)
     with open(os.path.join(output_dir, "ablation.md"), "w") as handle:
         handle.write(table + "\n")
     with open(os.path.join(output_dir, "ablation.json"), "w") as handle:

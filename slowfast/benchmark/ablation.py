@@ -4,6 +4,7 @@ Each variant is a ``tools/run_net.py`` subprocess with its own OUTPUT_DIR; its `
 lines are timestamped as they arrive, so validation accuracy can be plotted against wall-clock.
 """
 import json
+import math
 import os
 import re
 import subprocess
@@ -46,6 +47,12 @@ class VariantRun:
     time_split: list = field(default_factory=list)  # the run's time_split records, one per stage
     run_time: dict = field(default_factory=dict)  # its run_time record: data prep, setup, train, test
     stage_gflops: list = field(default_factory=list)  # predicted training GFLOPs of each stage
+    seed: Optional[int] = None  # RNG_SEED, when the ablation repeats variants over seeds
+    test_videos: Optional[int] = None  # videos behind test_metric
+
+    @property
+    def label(self) -> str:
+        return self.name if self.seed is None else f"{self.name} (seed {self.seed})"
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -90,13 +97,20 @@ def set_aside(output_dir: str, now: Callable[[], datetime] = datetime.now) -> Op
     return target
 
 
-def variant_overrides(name: str, output_root: str) -> list[str]:
-    """KEY VALUE overrides that select variant ``name`` and give it its own OUTPUT_DIR."""
+def variant_overrides(name: str, output_root: str, seed: Optional[int] = None) -> list[str]:
+    """KEY VALUE overrides that select variant ``name`` and give it its own OUTPUT_DIR; with
+    ``seed``, also its RNG_SEED, in a folder of its own."""
     if name not in VARIANTS:
         raise ValueError(f"unknown variant {name!r}; choose from {sorted(VARIANTS)}")
     long_cycle, short_cycle = VARIANTS[name]
-    return ["MULTIGRID.LONG_CYCLE", str(long_cycle), "MULTIGRID.SHORT_CYCLE", str(short_cycle),
-            "OUTPUT_DIR", os.path.join(output_root, name)]
+    overrides = ["MULTIGRID.LONG_CYCLE", str(long_cycle), "MULTIGRID.SHORT_CYCLE", str(short_cycle),
+                 "OUTPUT_DIR", variant_dir(output_root, name, seed)]
+    return overrides + ([] if seed is None else ["RNG_SEED", str(seed)])
+
+
+def variant_dir(output_root: str, name: str, seed: Optional[int] = None) -> str:
+    """DIR/<variant>, or DIR/<variant>_seed<seed> when the ablation repeats over seeds."""
+    return os.path.join(output_root, name if seed is None else f"{name}_seed{seed}")
 
 
 def parse_stats_line(line: str) -> Optional[dict]:
@@ -124,7 +138,7 @@ def run_variant(command: Sequence[str], name: str, output_dir: str, clock: Calla
     start = clock()
     process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     curve, test_metric, tail = [], None, deque(maxlen=LOG_TAIL_LINES)
-    split, run_time = {}, {}
+    split, run_time, test_videos = {}, {}, None
     for line in process.stdout:
         record = parse_stats_line(line)
         if record is None:
@@ -134,7 +148,7 @@ def run_variant(command: Sequence[str], name: str, output_dir: str, clock: Calla
         if kind == "val_epoch" and metric_of(record) is not None:
             curve.append((clock() - start, metric_of(record)))
         elif kind.startswith("test") and metric_of(record) is not None:
-            test_metric = metric_of(record)
+            test_metric, test_videos = metric_of(record), record.get("num_videos")
         elif kind == "time_split":
             split[record["stage"]] = record  # a resumed run logs its whole history again
         elif kind == "run_time":
@@ -144,7 +158,8 @@ def run_variant(command: Sequence[str], name: str, output_dir: str, clock: Calla
     return VariantRun(name=name, output_dir=output_dir, returncode=process.returncode,
                       wall_clock_s=clock() - start, peak_rss_mb=usage.ru_maxrss / 1024.0,
                       val_curve=curve, test_metric=test_metric, log_tail=list(tail),
-                      time_split=[split[stage] for stage in sorted(split)], run_time=run_time)
+                      time_split=[split[stage] for stage in sorted(split)], run_time=run_time,
+                      test_videos=test_videos)
 
 
 def run_net_command(run_net: str, cfg_file: str, overrides: Sequence[str]) -> list[str]:
@@ -153,23 +168,73 @@ def run_net_command(run_net: str, cfg_file: str, overrides: Sequence[str]) -> li
 
 
 def markdown_table(runs: Sequence[VariantRun], metric_name: str = "top-1") -> str:
-    """The ablation as a Markdown table: speedup and FLOP ratio against the baseline run, and
-    efficiency = speedup / FLOP ratio (1.0: every FLOP saved became time saved)."""
-    baseline = next((run for run in runs if run.name == "baseline"), None)
+    """The ablation as a Markdown table, a row per run: speedup and FLOP ratio against the baseline
+    run of the same seed, and efficiency = speedup / FLOP ratio (1.0: every FLOP saved became
+    time saved)."""
     lines = [f"| variant | wall-clock (s) | speedup | iterations | training GFLOPs | FLOP ratio | efficiency "
              f"| data wait | peak RSS (MB) | test {metric_name} |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
+        baseline = next((other for other in runs if other.name == "baseline" and other.seed == run.seed), None)
         speedup = baseline.wall_clock_s / run.wall_clock_s if baseline and run.wall_clock_s > 0 else None
         flop_ratio = (baseline.train_gflops / run.train_gflops
                       if baseline and baseline.train_gflops and run.train_gflops else None)
         efficiency = speedup / flop_ratio if speedup and flop_ratio else None
-        cells = [run.name, f"{run.wall_clock_s:.1f}", _fmt(speedup, "{:.2f}x"), _fmt(run.iterations, "{}"),
+        cells = [run.label, f"{run.wall_clock_s:.1f}", _fmt(speedup, "{:.2f}x"), _fmt(run.iterations, "{}"),
                  _fmt(run.train_gflops, "{:.4g}"), _fmt(flop_ratio, "{:.2f}x"), _fmt(efficiency, "{:.2f}"),
                  _fmt(_data_wait_share(run.time_split), "{:.0%}"), f"{run.peak_rss_mb:.0f}",
                  _fmt(run.test_metric, "{:.2f}")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def seeds_table(runs: Sequence[VariantRun], metric_name: str = "top-1") -> str:
+    """Each variant over its seeds: mean wall clock and speedup, test metric mean and spread, and
+    its difference to the baseline with the standard error of that difference, from the seeds
+    (Welch: sqrt(s_v^2/n_v + s_b^2/n_b)) and from the test set's size alone (binomial)."""
+    groups: dict[str, list[VariantRun]] = {}
+    for run in runs:
+        groups.setdefault(run.name, []).append(run)
+    baseline = groups.get("baseline", [])
+    lines = [f"| variant | seeds | wall-clock (s), mean | speedup | test {metric_name}: mean | sd | "
+             f"difference to baseline | SE of difference (seeds) | SE of difference (test set) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, group in groups.items():
+        seconds = [run.wall_clock_s for run in group]
+        metrics = [run.test_metric for run in group if run.test_metric is not None]
+        base_metrics = [run.test_metric for run in baseline if run.test_metric is not None]
+        speedup = _mean([r.wall_clock_s for r in baseline]) / _mean(seconds) if baseline else None
+        difference = _mean(metrics) - _mean(base_metrics) if metrics and base_metrics else None
+        seed_se = (math.sqrt(_var(metrics) / len(metrics) + _var(base_metrics) / len(base_metrics))
+                   if len(metrics) > 1 and len(base_metrics) > 1 else None)
+        videos = group[0].test_videos
+        test_se = (math.sqrt(sum(_binomial_var(m, videos) for m in metrics) / len(metrics) ** 2
+                             + sum(_binomial_var(m, videos) for m in base_metrics) / len(base_metrics) ** 2)
+                   if metrics and base_metrics and videos else None)
+        cells = [name, str(len(group)), f"{_mean(seconds):.1f}", _fmt(speedup, "{:.2f}x"),
+                 _fmt(_mean(metrics) if metrics else None, "{:.2f}"),
+                 _fmt(math.sqrt(_var(metrics)) if len(metrics) > 1 else None, "{:.2f}"),
+                 _fmt(difference if name != "baseline" else None, "{:+.2f}"),
+                 _fmt(seed_se if name != "baseline" else None, "{:.2f}"),
+                 _fmt(test_se if name != "baseline" else None, "{:.2f}")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _var(values: Sequence[float]) -> float:
+    """Sample variance (n - 1)."""
+    mean = _mean(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+def _binomial_var(percent: float, videos: int) -> float:
+    """Variance, in points squared, of an accuracy of ``percent`` measured on ``videos`` videos."""
+    p = percent / 100.0
+    return 10000.0 * p * (1 - p) / videos
 
 
 def _data_wait_share(split: Sequence[dict]) -> Optional[float]:
@@ -193,7 +258,7 @@ def time_split_table(runs: Sequence[VariantRun]) -> str:
             stage = record["stage"]
             flop_share = run.stage_gflops[stage] / total_flops if total_flops and stage < len(run.stage_gflops) else None
             trained = record["step_s"] + record["data_s"]
-            cells = [run.name, str(stage), _fmt(flop_share, "{:.0%}"),
+            cells = [run.label, str(stage), _fmt(flop_share, "{:.0%}"),
                      _fmt(record["total_s"] / total_s if total_s else None, "{:.0%}"),
                      *(f"{record[f'{c}_s']:.1f}" for c in SPLIT_COLUMNS),
                      _fmt(record["data_s"] / trained if trained else None, "{:.0%}")]
@@ -202,7 +267,7 @@ def time_split_table(runs: Sequence[VariantRun]) -> str:
             outside = {name: run.run_time.get(f"{name}_s", 0.0) for name in ("data_prep", "setup", "test")}
             rest = total_s - sum(r["total_s"] for r in run.time_split) - sum(outside.values())
             note = ", ".join(f"{name} {value:.1f} s" for name, value in outside.items())
-            cells = [run.name, "other", "", _fmt(1 - sum(r["total_s"] for r in run.time_split) / total_s
+            cells = [run.label, "other", "", _fmt(1 - sum(r["total_s"] for r in run.time_split) / total_s
                                                  if total_s else None, "{:.0%}"),
                      f"{note}, start-up and exit {rest:.1f} s"] + [""] * (len(header) - 5)
             lines.append("| " + " | ".join(cells) + " |")

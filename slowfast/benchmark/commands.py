@@ -44,7 +44,30 @@ def benchmark_data(
             results.append(with_split(measure_loader("ours", dataset, shape, batch_size, num_workers, num_batches), split))
             if with_simple:
                 results.append(measure_loader("simple", simple, shape, batch_size, num_workers, num_batches))
-    return {"mode": "data", "results": [result.to_json() for result in results]}
+    rows = [result.to_json() for result in results]
+    model = build_model(cfg)
+
+    @lru_cache(maxsize=None)
+    def gflops(num_frames: int, crop_size: int) -> float:
+        return gflops_per_clip(model, input_shapes(cfg, num_frames, crop_size))
+
+    return {"mode": "data", "results": relative_to_full_shape(rows, (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE), gflops)}
+
+
+def relative_to_full_shape(rows: list[dict], full_shape: tuple[int, int], gflops) -> list[dict]:
+    """Each loader row with its seconds per clip over the full shape's (same loader and workers;
+    the largest measured shape when the full one is not among them) and the model's FLOPs per
+    clip over the full shape's: a loader whose cost falls as fast as the model's keeps up at
+    every shape of the schedule."""
+    out = []
+    for row in rows:
+        peers = [r for r in rows if r["loader"] == row["loader"] and r["num_workers"] == row["num_workers"]]
+        full = [r for r in peers if (r["num_frames"], r["crop_size"]) == tuple(full_shape)]
+        reference = full[0] if full else max(peers, key=lambda r: r["num_frames"] * r["crop_size"] ** 2)
+        out.append({**row, "loader_cost_vs_full": reference["clips_per_s"] / row["clips_per_s"],
+                    "model_flops_vs_full": gflops(row["num_frames"], row["crop_size"])
+                    / gflops(reference["num_frames"], reference["crop_size"])})
+    return out
 
 
 def benchmark_model(

@@ -77,3 +77,19 @@ def test_time_split_table_puts_each_stage_next_to_its_flop_share():
     assert rows[4].startswith("| long_short | other |  | 10% | data_prep 0.5 s, setup 2.0 s, test 6.0 s, "
                               "start-up and exit 1.5 s |")
     assert ablation.markdown_table([run]).splitlines()[2].split(" | ")[7] == "50%"  # the worst stage's data wait
+
+
+def test_seeds_table_gives_means_spreads_and_the_standard_error_of_each_difference():
+    def run(name, seed, seconds, metric):
+        return VariantRun(name, name, 0, seconds, 1.0, test_metric=metric, seed=seed, test_videos=400)
+
+    runs = [run("baseline", 0, 100.0, 90.0), run("long_short", 0, 40.0, 91.0),
+            run("baseline", 1, 110.0, 92.0), run("long_short", 1, 50.0, 95.0)]
+    rows = ablation.seeds_table(runs).splitlines()
+    assert rows[2] == "| baseline | 2 | 105.0 | 1.00x | 91.00 | 1.41 | - | - | - |"
+    # Difference 93 - 91 = +2; SE from the seeds sqrt(4.5/2 + 2/2) = 1.80; from 400 test videos
+    # per run sqrt((p(1-p) of 91% and 95%) / 400 / 4 + (90% and 92%) / 400 / 4) in points = 1.01.
+    assert rows[3] == "| long_short | 2 | 45.0 | 2.33x | 93.00 | 2.12 | +2.00 | 1.80 | 1.01 |"
+    table = ablation.markdown_table(runs).splitlines()
+    assert table[3].startswith("| long_short (seed 0) | 40.0 | 2.50x |")  # against the seed-0 baseline
+    assert table[5].startswith("| long_short (seed 1) | 50.0 | 2.20x |")

@@ -87,3 +87,28 @@ def test_completed_variants_are_reused_and_unrecorded_folders_set_aside(reproduc
     assert trained[3:] == ["baseline", "long_short"]
     assert reproduce.main(argv + ["SOLVER.BASE_LR", "0.05", "--rerun"]) == 0
     assert trained[5:] == ["baseline", "long_short"]
+
+
+def test_seeds_repeat_every_variant_seed_by_seed_in_folders_of_their_own(reproduce, monkeypatch, repo_root,
+                                                                       synthetic_dir, tmp_path):
+    trained = []
+
+    def fake_run(command, name, output_dir):
+        seed = int(command[command.index("RNG_SEED") + 1])
+        trained.append((name, seed, os.path.basename(output_dir)))
+        os.makedirs(output_dir)
+        return VariantRun(name, output_dir, 0, 10.0 if name == "baseline" else 4.0, 100.0, [(2.0, 50.0)],
+                          70.0 + seed, test_videos=8)
+
+    monkeypatch.setattr(reproduce.ablation, "run_variant", fake_run)
+    out = tmp_path / "abl"
+    assert reproduce.main(["--cfg", str(repo_root / "configs/Synthetic/SLOWFAST_R18_MG.yaml"), "--output-dir",
+                           str(out), "--variants", "baseline,long_short", "--seeds", "2", *TINY,
+                           "DATA.PATH_TO_DATA_DIR", str(synthetic_dir)]) == 0
+    assert trained == [("baseline", 0, "baseline_seed0"), ("long_short", 0, "long_short_seed0"),
+                       ("baseline", 1, "baseline_seed1"), ("long_short", 1, "long_short_seed1")]
+    table = (out / "ablation.md").read_text()
+    assert "Over 2 seeds:" in table and "| long_short | 2 | 4.0 | 2.50x | 70.50 | 0.71 | +0.00 | 0.71 |" in table
+    assert [run["seed"] for run in json.loads((out / "ablation.json").read_text())["runs"]] == [0, 0, 1, 1]
+    with pytest.raises(SystemExit):
+        reproduce.parse_args(["--cfg", "x.yaml", "--seeds", "0"])
