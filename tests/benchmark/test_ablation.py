@@ -87,9 +87,9 @@ def test_seeds_table_gives_means_spreads_and_the_standard_error_of_each_differen
             run("baseline", 1, 110.0, 92.0), run("long_short", 1, 50.0, 95.0)]
     rows = ablation.seeds_table(runs).splitlines()
     assert rows[2] == "| baseline | 2 | 105.0 | 1.00x | 91.00 | 1.41 | - | - | - |"
-    # Difference 93 - 91 = +2; SE from the seeds sqrt(4.5/2 + 2/2) = 1.80; from 400 test videos
-    # per run sqrt((p(1-p) of 91% and 95%) / 400 / 4 + (90% and 92%) / 400 / 4) in points = 1.01.
-    assert rows[3] == "| long_short | 2 | 45.0 | 2.33x | 93.00 | 2.12 | +2.00 | 1.80 | 1.01 |"
+    # Difference 93 - 91 = +2; SE from the seeds sqrt(8/2 + 2/2) = 2.24; from 400 test videos per
+    # run, sqrt(sum of p(1-p)/400 over 91%, 95% / 4 + over 90%, 92% / 4) = 1.35 points.
+    assert rows[3] == "| long_short | 2 | 45.0 | 2.33x | 93.00 | 2.83 | +2.00 | 2.24 | 1.35 |"
     table = ablation.markdown_table(runs).splitlines()
     assert table[3].startswith("| long_short (seed 0) | 40.0 | 2.50x |")  # against the seed-0 baseline
     assert table[5].startswith("| long_short (seed 1) | 50.0 | 2.20x |")

@@ -64,6 +64,22 @@ def test_data_mode_measures_ours_and_the_simple_loader_per_shape(bench_tool, cap
     assert all(row["clips_per_s"] == pytest.approx(2 * row["batches_per_s"]) and row["num_batches"] == 1 for row in rows)
     assert rows[0]["decode_s_per_clip"] > 0 and rows[0]["transform_s_per_clip"] > 0
     assert rows[1]["decode_s_per_clip"] is None
+    # One shape, the full one: every cost relative to it is 1.
+    assert all(row["loader_cost_vs_full"] == 1.0 and row["model_flops_vs_full"] == 1.0 for row in rows)
+
+
+def test_costs_relative_to_the_full_shape_per_loader_and_worker_count():
+    from slowfast.benchmark.commands import relative_to_full_shape
+
+    def row(loader, frames, crop, workers, clips_per_s):
+        return {"loader": loader, "num_frames": frames, "crop_size": crop, "num_workers": workers,
+                "clips_per_s": clips_per_s}
+
+    rows = [row("ours", 4, 16, 0, 40.0), row("ours", 8, 32, 0, 10.0), row("ours", 4, 16, 2, 80.0),
+            row("ours", 8, 32, 2, 20.0), row("simple", 4, 16, 0, 5.0)]
+    out = relative_to_full_shape(rows, (8, 32), lambda t, s: t * s * s)
+    assert [r["loader_cost_vs_full"] for r in out] == [0.25, 1.0, 0.25, 1.0, 1.0]  # simple: only its own shape
+    assert [r["model_flops_vs_full"] for r in out] == [0.125, 1.0, 0.125, 1.0, 1.0]
 
 
 def test_model_mode_times_each_shape_and_batch(bench_tool, capsys, repo_root):
