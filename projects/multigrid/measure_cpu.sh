@@ -24,7 +24,8 @@ for cfg in SLOWFAST_R18_MG SLOWFAST_R18; do
   python tools/run_net.py --cfg configs/Synthetic/$cfg.yaml OUTPUT_DIR "$out" > /dev/null 2>&1
   end=$(date +%s.%N)
   grep -h "json_stats" "$out/stdout.log" | sed 's/.*json_stats: //' > "$RESULTS/demo_$cfg.jsonl"
-  grep -A12 "seconds per multigrid stage" "$out/stdout.log" | cut -c 25- > "$RESULTS/demo_${cfg}_time_split.txt" || true
+  grep -A12 "seconds per multigrid stage" "$out/stdout.log" | sed 's/^\[[^]]*\]\[[^]]*\] [a-z_]*:[0-9]*: //' \
+    > "$RESULTS/demo_${cfg}_time_split.txt" || true
   echo "{\"config\": \"configs/Synthetic/$cfg.yaml\", \"wall_clock_s\": $(echo "$end - $start" | bc)}" \
     > "$RESULTS/demo_${cfg}_wall_clock.json"
   cat "$RESULTS/demo_${cfg}_wall_clock.json"
