@@ -13,7 +13,7 @@ from slowfast.benchmark.schedule_cost import StageCost, keeps_up, schedule_costs
 from slowfast.benchmark.simple_loader import SimpleVideoDataset
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
-from slowfast.engine.context import input_shapes
+from slowfast.engine.inputs import input_shapes
 from slowfast.models import build_model
 from slowfast.models.complexity import gflops_per_clip
 from slowfast.multigrid.schedule import Schedule, build_schedule

@@ -9,14 +9,13 @@ from slowfast.datasets.build import build_dataset
 from slowfast.datasets.errors import DataError
 from slowfast.datasets.loader import build_eval_loader, build_train_loader
 from slowfast.engine import checkpoint as ckpt
-from slowfast.engine import run_state
 from slowfast.engine.caffe2_weights import load_pretrained_weights
 from slowfast.engine.compile import compile_model, training_batch_shapes
 from slowfast.engine.data_health import FailedVideoCounter
 from slowfast.engine.data_time import EpochDataTimer, describe_data_time
-from slowfast.engine.context import (
-    InputPreparer, RunContext, build_loss, check_ranks_agree, input_shapes, memory_format, unwrap,
-)
+from slowfast.engine.context import RunContext, check_ranks_agree
+from slowfast.engine.inputs import InputPreparer, input_shapes, memory_format
+from slowfast.engine.losses import build_loss
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.finite_guard import BadStep, LossWatch, NonFiniteLossError, weights_are_finite
 from slowfast.engine.meters import format_eta
@@ -33,6 +32,7 @@ from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches, pha
 from slowfast.multigrid.schedule import build_schedule, first_differing_epoch
 from slowfast.utils import distributed
 from slowfast.utils.bn_groups import rank_share
+from slowfast.utils.distributed import unwrap
 from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
 
 logger = get_logger(__name__)
@@ -98,7 +98,7 @@ class Trainer:
         self.start_epoch = 0
         # Where a resumed run re-enters its first epoch (a mid-epoch "last" checkpoint).
         self.start_batch, self.resumed_sums = 0, None
-        self.last_timer = run_state.CheckpointTimer(cfg.TRAIN.CHECKPOINT_MINUTES)
+        self.last_timer = ckpt.CheckpointTimer(cfg.TRAIN.CHECKPOINT_MINUTES)
         self.loss_watch = LossWatch(ctx.device)
         self.failed_videos = FailedVideoCounter(
             cfg.DATA.MAX_FAILED_SHARE, len(self.train_set), getattr(self.train_set, "source", "the train list"),
@@ -142,7 +142,7 @@ class Trainer:
             logger.info(f"saved checkpoint {path}")
         distributed.barrier()  # the others may read it next (test, resume)
         if self.ctx.is_main:
-            run_state.prune_epoch_checkpoints(self.cfg.OUTPUT_DIR, self.cfg.TRAIN.CHECKPOINT_KEEP)
+            ckpt.prune_epoch_checkpoints(self.cfg.OUTPUT_DIR, self.cfg.TRAIN.CHECKPOINT_KEEP)
 
     def _trainer_state(self) -> dict:
         """What a checkpoint keeps of the trainer: counters, best metric, the time split so far."""
@@ -316,7 +316,7 @@ class Trainer:
 
     def _resume_note(self) -> str:
         """What rerunning the command does: resume from the newest checkpoint (all hold finite weights)."""
-        latest = run_state.newest_checkpoint(self.cfg.OUTPUT_DIR)
+        latest = ckpt.newest_checkpoint(self.cfg.OUTPUT_DIR)
         if latest is None:
             return "There is no checkpoint: rerunning starts afresh"
         return f"No checkpoint was written after it: rerunning resumes from {latest}"
@@ -383,7 +383,7 @@ class Trainer:
         self._require_finite_weights(f"epoch {epoch + 1}, iteration {next_batch}")
         rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state())
         if self.ctx.is_main:
-            run_state.save_last_checkpoint(
+            ckpt.save_last_checkpoint(
                 self.cfg.OUTPUT_DIR, epoch, next_batch,
                 {**epoch_total.state(), **self.failed_videos.state()}, unwrap(self.model),
                 self.optimizer, self.cfg.dump(), self._trainer_state(), rng_state=rng_state,
@@ -393,7 +393,7 @@ class Trainer:
     def _restore(self) -> None:
         resumed = None
         if self.cfg.TRAIN.AUTO_RESUME:
-            resumed = run_state.resume_latest(self.cfg.OUTPUT_DIR, unwrap(self.model), self.optimizer, self.cfg.dump())
+            resumed = ckpt.resume_latest(self.cfg.OUTPUT_DIR, unwrap(self.model), self.optimizer, self.cfg.dump())
         if resumed is not None:
             self._check_resumable_layout(resumed)
             self.start_epoch, self.start_batch = resumed["epoch"], resumed["start_batch"]
@@ -421,7 +421,7 @@ class Trainer:
         stage and LR: the epochs already trained then belong to another schedule.
         """
         path, epoch, start_batch = resumed["path"], resumed["epoch"], resumed["start_batch"]
-        trained_max = run_state.saved_value(resumed["cfg"], "SOLVER.MAX_EPOCH")
+        trained_max = ckpt.saved_value(resumed["cfg"], "SOLVER.MAX_EPOCH")
         if trained_max is not None and trained_max != self.cfg.SOLVER.MAX_EPOCH:
             old_cfg = self.cfg.clone()
             old_cfg.defrost()

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.multiprocessing as mp
 
-from slowfast.engine.context import unwrap
+from slowfast.utils.distributed import unwrap
 from slowfast.engine import launch
 from slowfast.engine import trainer as trainer_module
 from slowfast.engine.launch import run
