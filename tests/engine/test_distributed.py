@@ -14,6 +14,7 @@ import torch.multiprocessing as mp
 from slowfast.utils.distributed import unwrap
 from slowfast.engine import launch
 from slowfast.engine import trainer as trainer_module
+from slowfast.engine.epoch_hooks import PreciseBN
 from slowfast.engine.launch import run
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.utils import distributed
@@ -53,10 +54,19 @@ class RecordingTrainer(trainer_module.Trainer):
         record = {"batches": batches, "params": {k: v.detach().clone() for k, v in unwrap(self.model).named_parameters()}}
         torch.save(record, Path(self.cfg.OUTPUT_DIR) / f"epoch{epoch}_rank{self.ctx.rank}.pt")
 
-    def _precise_bn(self, epoch: int) -> None:
-        super()._precise_bn(epoch)
-        buffers = {k: v.clone() for k, v in unwrap(self.model).named_buffers() if "running" in k}
-        torch.save(buffers, Path(self.cfg.OUTPUT_DIR) / f"bn{epoch}_rank{self.ctx.rank}.pt")
+    def build_hooks(self) -> list:
+        """The hooks, with precise BN saving the BN buffers it computed."""
+        hooks = super().build_hooks()
+        (precise_bn,) = [hook for hook in hooks if isinstance(hook, PreciseBN)]
+        recompute = precise_bn.recompute
+
+        def recompute_and_save(epoch: int) -> None:
+            recompute(epoch)
+            buffers = {k: v.clone() for k, v in unwrap(self.model).named_buffers() if "running" in k}
+            torch.save(buffers, Path(self.cfg.OUTPUT_DIR) / f"bn{epoch}_rank{self.ctx.rank}.pt")
+
+        precise_bn.recompute = recompute_and_save
+        return hooks
 
 
 def _torchrun_like_worker(rank: int, port: int, cfg) -> None:
