@@ -137,7 +137,9 @@ def caffe2_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return state
 
 
-def inflate_state(state: Mapping[str, torch.Tensor], model_state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def inflate_state(
+    state: Mapping[str, torch.Tensor], model_state: Mapping[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
     """2D image weights for a 3D model: a [O, I, h, w] conv becomes [O, I, T, h, w] repeated over T / T.
 
     Dividing by T keeps a clip of identical frames giving the 2D network's response (I3D).

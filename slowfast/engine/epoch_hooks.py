@@ -78,7 +78,8 @@ class Evaluation(HookBase):
     def __init__(self, dataset, loader, num_classes: int, ensemble_method: str, head_act: str,
                  prepare: Callable, autocast: AbstractContextManager, stats_dir: Optional[str],
                  writer: MetricsWriter) -> None:
-        self.dataset, self.loader, self.num_classes, self.ensemble_method = dataset, loader, num_classes, ensemble_method
+        self.dataset, self.loader, self.num_classes = dataset, loader, num_classes
+        self.ensemble_method = ensemble_method
         self.head_act, self.prepare, self.autocast = head_act, prepare, autocast
         self.stats_dir, self.writer = stats_dir, writer
         self.last_stats: dict = {}
@@ -93,7 +94,8 @@ class Evaluation(HookBase):
         state = self.trainer.state
         ensemble = ViewEnsemble(self.dataset.num_videos, 1, self.num_classes, self.ensemble_method)
         # The bare model: ranks hold different numbers of val batches, DDP's forward would wait.
-        results = run_views(unwrap(self.trainer.model), self.loader, self.prepare, ensemble, self.head_act, self.autocast)
+        model = unwrap(self.trainer.model)
+        results = run_views(model, self.loader, self.prepare, ensemble, self.head_act, self.autocast)
         state.update_best(results)
         counts = {key: results[key] for key in ("num_videos", "num_failed", "incomplete") if key in results}
         stats = {"_type": "val_epoch", "epoch": f"{epoch + 1}/{self.trainer.schedule.max_epoch}",
@@ -111,7 +113,8 @@ class EpochCheckpointer(HookBase):
     never with non-finite weights."""
 
     def __init__(self, output_dir: str, cfg_yaml: str, keep: int, finite: FiniteLoss, is_main: bool) -> None:
-        self.output_dir, self.cfg_yaml, self.keep, self.finite, self.is_main = output_dir, cfg_yaml, keep, finite, is_main
+        self.output_dir, self.cfg_yaml, self.keep = output_dir, cfg_yaml, keep
+        self.finite, self.is_main = finite, is_main
 
     def after_epoch(self) -> None:
         trainer = self.trainer

@@ -169,7 +169,8 @@ class IterationLogger(HookBase):
             return
         iters, global_iter = self.window.steps, self.trainer.state.global_iter
         stats = {
-            "_type": "train_iter", **position(self.trainer, step.epoch), "iter": f"{step.iteration + 1}/{step.num_batches}",
+            "_type": "train_iter", **position(self.trainer, step.epoch),
+            "iter": f"{step.iteration + 1}/{step.num_batches}",
             "shape": "x".join(str(d) for d in (step.clips.shape[0], *step.clips.shape[2:4])), **self.window.means(),
             "lr": step.lr, "dt": (time.perf_counter() - self.last_log) / iters, "dt_data": self.data_seconds / iters,
             "global_iter": global_iter,

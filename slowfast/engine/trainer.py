@@ -40,7 +40,8 @@ class Trainer(TrainerBase):
     def __init__(self, cfg: CfgNode, ctx: RunContext) -> None:
         self.cfg, self.ctx = cfg, ctx
         schedule = build_schedule(cfg)
-        model = distributed.wrap_for_ranks(build_model(cfg).to(ctx.device, memory_format=memory_format(cfg)), ctx.device)
+        model = build_model(cfg).to(ctx.device, memory_format=memory_format(cfg))
+        model = distributed.wrap_for_ranks(model, ctx.device)
         optimizer = build_optimizer(
             model, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM,
             dampening=cfg.SOLVER.DAMPENING, nesterov=cfg.SOLVER.NESTEROV,
@@ -126,9 +127,11 @@ class Trainer(TrainerBase):
             if resumed["rng_state"] is not None:
                 ckpt.restore_rng_state(distributed.rng_state_of_this_rank(resumed["rng_state"]))
             if self.start_batch:
-                logger.info(f"resumed from {resumed['path'].name}; continuing at epoch {start_epoch + 1}, batch {self.start_batch + 1}")
+                logger.info(f"resumed from {resumed['path'].name}; continuing at epoch {start_epoch + 1}, "
+                            f"batch {self.start_batch + 1}")
             else:
-                logger.info(f"resumed from the checkpoint of epoch {start_epoch}; continuing at epoch {start_epoch + 1}")
+                logger.info(f"resumed from the checkpoint of epoch {start_epoch}; "
+                            f"continuing at epoch {start_epoch + 1}")
         elif self.cfg.TRAIN.CHECKPOINT_FILE_PATH:
             load_pretrained_weights(
                 self.cfg.TRAIN.CHECKPOINT_FILE_PATH, unwrap(self.model),
@@ -154,7 +157,8 @@ class Trainer(TrainerBase):
                 raise ckpt.CheckpointError(
                     f"SOLVER.MAX_EPOCH is {self.cfg.SOLVER.MAX_EPOCH} but checkpoint '{path}' was trained with "
                     f"{trained_max}, and the new schedule gives its epoch {differs + 1} other shapes, batch sizes "
-                    f"or learning rates; resume with SOLVER.MAX_EPOCH {trained_max}, or start afresh in another OUTPUT_DIR"
+                    f"or learning rates; resume with SOLVER.MAX_EPOCH {trained_max}, or start afresh in another "
+                    "OUTPUT_DIR"
                 )
         batches = self._batches_in(epoch)
         if start_batch > batches:
@@ -169,7 +173,8 @@ class Trainer(TrainerBase):
         if self.cfg.LOG_MODEL_INFO:
             shapes = input_shapes(self.cfg, self.cfg.DATA.NUM_FRAMES, self.cfg.DATA.TRAIN_CROP_SIZE)
             logger.info(model_info_line(unwrap(self.model), shapes))
-        logger.info("training schedule:\n" + format_schedule_table(self.schedule, self.ctx.world_size, len(self.train_set)))
+        table = format_schedule_table(self.schedule, self.ctx.world_size, len(self.train_set))
+        logger.info("training schedule:\n" + table)
 
     def _batches_in(self, epoch: int) -> int:
         sizes = self.schedule.stage_at(epoch).short_cycle_batch_sizes

@@ -186,7 +186,8 @@ def test_a_non_finite_loss_skips_the_update_when_asked_and_the_run_goes_on(caplo
 def test_a_non_finite_loss_stops_the_run_naming_the_iteration_when_not_skipped(tmp_path):
     trainer = toy_trainer([FiniteLoss(torch.device("cpu"), str(tmp_path), log_period=100)], loss_fn=nan_at_call(2))
     with pytest.raises(NonFiniteLossError, match=r"^loss is nan at epoch 1, iteration 2, stage 0, batch shape "
-                                                 r"\(2, 3, 2, 4, 4\); .* There is no checkpoint: rerunning starts afresh$"):
+                                                 r"\(2, 3, 2, 4, 4\); .* There is no checkpoint: "
+                                                 r"rerunning starts afresh$"):
         trainer.train(0, 1)  # checked at the epoch's last iteration (always logged)
     assert trainer.state.global_iter == 3
 

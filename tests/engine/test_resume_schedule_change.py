@@ -64,7 +64,8 @@ def test_mid_epoch_checkpoint_of_the_old_layout_is_refused_without_a_sampler_tra
     monkeypatch.undo()
     changed = make_cfg({**values, "SOLVER.MAX_EPOCH": 4}, config_file=MG_CONFIG)
     with pytest.raises(ckpt.CheckpointError, match=r"^SOLVER.MAX_EPOCH is 4 but checkpoint '.*checkpoint_last.pyth' "
-                                                   r"was trained with 3, and the new schedule gives its epoch \d other"):
+                                                   r"was trained with 3, and the new schedule gives its epoch "
+                                                   r"\d other"):
         run(changed)
 
 

@@ -10,8 +10,8 @@ import torch
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import trainer as trainer_module
 from slowfast.engine.data_health import TooManyFailedVideosError
-from slowfast.engine.launch import run
 from slowfast.engine.finite_guard import NonFiniteLossError
+from slowfast.engine.launch import run
 
 ONE_EPOCH = {"SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TRAIN.EVAL_PERIOD": 1}
 

@@ -96,7 +96,8 @@ def resume_latest(
     """Load the most advanced readable checkpoint of this run; None when there is none.
 
     Returns ``{"epoch" (the epoch to run next), "start_batch", "epoch_sums" (or None),
-    "trainer_state", "rng_state" (or None), "path", "cfg" (its YAML, or None)}``. Unreadable files are logged and skipped;
+    "trainer_state", "rng_state" (or None), "path", "cfg" (its YAML, or None)}``. Unreadable files are
+    logged and skipped;
     a checkpoint of another run (different config) raises CheckpointError.
     """
     remove_torn_temporaries(output_dir)
@@ -129,7 +130,8 @@ def resume_latest(
 
 
 def _finite_weights(state: Mapping[str, Any]) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in state.values() if isinstance(t, torch.Tensor) and t.is_floating_point())
+    tensors = [t for t in state.values() if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
 def newest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
