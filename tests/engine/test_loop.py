@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from slowfast.engine import checkpoint as ckpt
-from slowfast.engine.epoch_hooks import EpochCheckpointer
+from slowfast.engine.epoch_hooks import EpochCheckpointer, LastCheckpointer
 from slowfast.engine.finite_guard import NonFiniteLossError
 from slowfast.engine.hooks import EpochStats, FiniteLoss, IterationLogger, StepTimeSplit
 from slowfast.engine.loop import HookBase, TrainerBase
@@ -254,3 +254,50 @@ def test_logging_hooks_write_iteration_and_epoch_records(tmp_path, read_metrics)
     epochs = read_metrics(tmp_path, "train_epoch")
     assert [(r["epoch"], r["stage"], r["samples_seen"]) for r in epochs] == [("1/4", 0, 6), ("2/4", 0, 12)]
     assert set(trainer.epoch_state()) == {"loss", "correct", "samples", "steps", "has_correct"}
+
+
+class Interrupted(Exception):
+    """Stands for a kill."""
+
+
+def run_with_last_checkpoint(output_dir, stop_at=None, resume=False) -> TrainerBase:
+    """One epoch; 61 s pass (a fake clock) before the 2nd step, so checkpoint_last.pyth is written
+    after it (TRAIN.CHECKPOINT_MINUTES 1); ``stop_at`` raises after that iteration."""
+    cpu, now = torch.device("cpu"), [0.0]
+    finite = FiniteLoss(cpu, str(output_dir), log_period=1)
+    last = LastCheckpointer(str(output_dir), CFG_YAML, 1, finite, is_main=True, world_size=1, device=cpu)
+    last.timer = ckpt.CheckpointTimer(1, clock=lambda: now[0])
+
+    class Clock(HookBase):
+        def before_step(self):
+            now[0] += 61.0 if self.trainer.step.iteration == 1 else 0.0
+
+    class Stop(HookBase):
+        def after_step(self):
+            if self.trainer.step.iteration == stop_at:
+                raise Interrupted
+
+    trainer = toy_trainer([Clock(), EpochStats(str(output_dir), multi_label=False), finite, last, Stop()])
+    start_epoch = 0
+    if resume:
+        resumed = ckpt.resume_latest(output_dir, trainer.model, trainer.optimizer, CFG_YAML)
+        start_epoch, trainer.start_batch = resumed["epoch"], resumed["start_batch"]
+        trainer.resumed_epoch_state = resumed["epoch_sums"]
+        trainer.state.load_state_dict(resumed["trainer_state"])
+    trainer.train(start_epoch, 1)
+    return trainer
+
+
+def test_a_run_resumed_from_the_mid_epoch_checkpoint_ends_like_the_uninterrupted_one(tmp_path, read_metrics):
+    whole = run_with_last_checkpoint(tmp_path / "whole")
+    with pytest.raises(Interrupted):
+        run_with_last_checkpoint(tmp_path / "resumed", stop_at=1)
+    saved = ckpt.load_checkpoint_file(ckpt.last_checkpoint_path(tmp_path / "resumed"))
+    assert (saved["epoch"], saved["next_batch"], saved["epoch_sums"]["steps"]) == (0, 2, 2)
+    resumed = run_with_last_checkpoint(tmp_path / "resumed", resume=True)
+
+    assert torch.equal(whole.model.linear.weight, resumed.model.linear.weight)
+    assert resumed.state.global_iter == whole.state.global_iter == 3
+    (expected,) = read_metrics(tmp_path / "whole", "train_epoch")
+    (actual,) = read_metrics(tmp_path / "resumed", "train_epoch")
+    assert expected == actual  # the epoch's mean loss and errors include the steps before the kill
