@@ -96,7 +96,7 @@ def test_pickle_that_would_run_code_is_refused_before_running(tmp_path, payload)
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps({"blobs": {"conv1_w": np.zeros(2), "x": bad}}, protocol=2))
     with pytest.raises(ckpt.CheckpointError, match=r"refusing to load .*model\.pkl': the pickle asks for "
-                       r"(posix\.system|__builtin__\.eval|slowfast\.engine\.checkpoint\.LoadReport), "
+                       r"(posix\.system|__builtin__\.eval|slowfast\.engine\.checkpoint\.model_state\.LoadReport), "
                        r"which could execute code"):
         read_caffe2_blobs(path)
     assert not marker.exists()
