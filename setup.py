@@ -19,7 +19,7 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "dev": ["pytest", "submitit", "matplotlib"],
+        "dev": ["pytest", "ruff", "submitit", "matplotlib"],
         "slurm": ["submitit"],
         "plot": ["matplotlib"],
     },

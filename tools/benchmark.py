@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> dict:
         return commands.benchmark_model(
             cfg, args.batch_sizes, args.num_steps, device, shapes=args.shapes, precisions=args.precisions,
             memory_formats=args.memory_formats, with_bn=args.bn,
-            on_result=lambda row: print(" ".join(f"{key}={value}" for key, value in row.items()), file=sys.stderr, flush=True),
+            on_result=lambda row: print(" ".join(f"{key}={value}" for key, value in row.items()),
+                                        file=sys.stderr, flush=True),
         )
     data = commands.read_json(args.data_json, "data") if args.data_json else None
     model = commands.read_json(args.model_json, "model") if args.model_json else None
@@ -140,7 +141,8 @@ def format_report(report: dict) -> str:
              f"{report['baseline_iterations']} iterations, {report['baseline_total_gflops']:.4g} GFLOPs; "
              f"predicted speedup {report['predicted_speedup']:.3g}x"]
     if "keeps_up" in report:
-        lines.append(commands.format_rows(report["keeps_up"], ("shape", "loader_clips_per_s", "model_clips_per_s", "keeps_up")))
+        columns = ("shape", "loader_clips_per_s", "model_clips_per_s", "keeps_up")
+        lines.append(commands.format_rows(report["keeps_up"], columns))
     return "\n".join(lines)
 
 

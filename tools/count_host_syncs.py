@@ -51,7 +51,7 @@ def count_syncs(cfg, device: torch.device) -> dict:
     trainer = Trainer(cfg, RunContext(device=device))
     with HostSyncRecorder() as recorder:
         trainer.fit()
-    iterations = trainer.state["global_iter"]
+    iterations = trainer.state.global_iter
     sites = [
         {"site": str(site) if site is not None else "(outside slowfast)", "count": count,
          "per_iteration": count / max(iterations, 1)}

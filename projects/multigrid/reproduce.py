@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.path.join(output_dir, "ablation.md"), "w") as handle:
         handle.write(table + "\n")
     with open(os.path.join(output_dir, "ablation.json"), "w") as handle:
-        json.dump({"cfg": args.cfg_file, "overrides": args.overrides, "runs": [run.to_json() for run in runs]}, handle, indent=1)
+        record = {"cfg": args.cfg_file, "overrides": args.overrides, "runs": [run.to_json() for run in runs]}
+        json.dump(record, handle, indent=1)
     ablation.plot_curves(runs, os.path.join(output_dir, "val_vs_wallclock.png"), metric)
     print(table)
     return 0

@@ -10,9 +10,9 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime
 from collections import deque
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Callable, Optional, Sequence
 
 from slowfast.utils.atomic import write_text_atomic
@@ -133,7 +133,9 @@ def metric_of(record: dict) -> Optional[float]:
     return None
 
 
-def run_variant(command: Sequence[str], name: str, output_dir: str, clock: Callable[[], float] = time.perf_counter) -> VariantRun:
+def run_variant(
+    command: Sequence[str], name: str, output_dir: str, clock: Callable[[], float] = time.perf_counter
+) -> VariantRun:
     """Run ``command`` to completion, timestamping its val records; the test metric is its last test record."""
     start = clock()
     process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -256,7 +258,8 @@ def time_split_table(runs: Sequence[VariantRun]) -> str:
         total_s = run.wall_clock_s
         for record in run.time_split:
             stage = record["stage"]
-            flop_share = run.stage_gflops[stage] / total_flops if total_flops and stage < len(run.stage_gflops) else None
+            known = total_flops and stage < len(run.stage_gflops)
+            flop_share = run.stage_gflops[stage] / total_flops if known else None
             trained = record["step_s"] + record["data_s"]
             cells = [run.label, str(stage), _fmt(flop_share, "{:.0%}"),
                      _fmt(record["total_s"] / total_s if total_s else None, "{:.0%}"),

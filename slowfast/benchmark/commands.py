@@ -13,7 +13,7 @@ from slowfast.benchmark.schedule_cost import StageCost, keeps_up, schedule_costs
 from slowfast.benchmark.simple_loader import SimpleVideoDataset
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
-from slowfast.engine.context import input_shapes
+from slowfast.engine.inputs import input_shapes
 from slowfast.models import build_model
 from slowfast.models.complexity import gflops_per_clip
 from slowfast.multigrid.schedule import Schedule, build_schedule
@@ -41,7 +41,8 @@ def benchmark_data(
     for shape in shapes or schedule_shapes(build_schedule(cfg)):
         split = time_split(dataset, shape, split_clips)
         for num_workers in workers:
-            results.append(with_split(measure_loader("ours", dataset, shape, batch_size, num_workers, num_batches), split))
+            row = measure_loader("ours", dataset, shape, batch_size, num_workers, num_batches)
+            results.append(with_split(row, split))
             if with_simple:
                 results.append(measure_loader("simple", simple, shape, batch_size, num_workers, num_batches))
     rows = [result.to_json() for result in results]
@@ -51,7 +52,8 @@ def benchmark_data(
     def gflops(num_frames: int, crop_size: int) -> float:
         return gflops_per_clip(model, input_shapes(cfg, num_frames, crop_size))
 
-    return {"mode": "data", "results": relative_to_full_shape(rows, (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE), gflops)}
+    full_shape = (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE)
+    return {"mode": "data", "results": relative_to_full_shape(rows, full_shape, gflops)}
 
 
 def relative_to_full_shape(rows: list[dict], full_shape: tuple[int, int], gflops) -> list[dict]:

@@ -100,12 +100,16 @@ def time_split(dataset: Kinetics, shape: ClipShape, num_clips: int) -> tuple[flo
         start_fraction = random_start(rng)
 
         def choose(info):
-            return clip_frame_indices(info.frame_count, info.fps, shape.num_frames, rate, options.target_fps, start_fraction)
+            return clip_frame_indices(
+                info.frame_count, info.fps, shape.num_frames, rate, options.target_fps, start_fraction
+            )
 
         tic = time.perf_counter()
         frames = decode_clip(dataset.video_path(index % dataset.num_videos), choose, options.multi_thread_decode)
         middle = time.perf_counter()
-        to_clip_tensor(augment_train(frames, rng, shape.jitter_scales, shape.crop_size, options.inverse_uniform_scale, options.random_flip))
+        to_clip_tensor(augment_train(
+            frames, rng, shape.jitter_scales, shape.crop_size, options.inverse_uniform_scale, options.random_flip
+        ))
         decode_total += middle - tic
         transform_total += time.perf_counter() - middle
     return decode_total / num_clips, transform_total / num_clips

@@ -8,8 +8,8 @@ from typing import Any
 from fvcore.common.config import CfgNode
 
 from slowfast.config.defaults import RETIRED_KEYS, get_defaults
-from slowfast.utils.checks import ConfigError
 from slowfast.config.validation import validate_config
+from slowfast.utils.checks import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -68,14 +68,16 @@ def _check_model(cfg: CfgNode) -> None:
     per_stage(cfg.NONLOCAL.LOCATION, "NONLOCAL.LOCATION", pathways)
     require(
         len(cfg.DATA.INPUT_CHANNEL_NUM) >= pathways,
-        f"DATA.INPUT_CHANNEL_NUM needs {pathways} entries for MODEL.ARCH {cfg.MODEL.ARCH}, got {cfg.DATA.INPUT_CHANNEL_NUM}",
+        f"DATA.INPUT_CHANNEL_NUM needs {pathways} entries for MODEL.ARCH {cfg.MODEL.ARCH}, "
+        f"got {cfg.DATA.INPUT_CHANNEL_NUM}",
     )
     if cfg.MODEL.ARCH == "slowfast":
         alpha = cfg.SLOWFAST.ALPHA
         require(alpha >= 1 and cfg.DATA.NUM_FRAMES % alpha == 0,
                  f"DATA.NUM_FRAMES {cfg.DATA.NUM_FRAMES} must be a multiple of SLOWFAST.ALPHA {alpha}")
         require(cfg.RESNET.WIDTH_PER_GROUP % cfg.SLOWFAST.BETA_INV == 0,
-                 f"RESNET.WIDTH_PER_GROUP {cfg.RESNET.WIDTH_PER_GROUP} must be a multiple of SLOWFAST.BETA_INV {cfg.SLOWFAST.BETA_INV}")
+                 f"RESNET.WIDTH_PER_GROUP {cfg.RESNET.WIDTH_PER_GROUP} must be a multiple of "
+                 f"SLOWFAST.BETA_INV {cfg.SLOWFAST.BETA_INV}")
 
 
 def _check_data(cfg: CfgNode) -> None:
@@ -89,12 +91,15 @@ def _check_data(cfg: CfgNode) -> None:
     one_of(cfg.DATA.DECODING_BACKEND, ("pyav",), "DATA.DECODING_BACKEND")
     one_of(cfg.DATA.ENSEMBLE_METHOD, ENSEMBLE_METHODS, "DATA.ENSEMBLE_METHOD")
     multi_view_test(cfg.TEST.NUM_SPATIAL_CROPS, cfg.TEST.NUM_ENSEMBLE_VIEWS)
-    require(0.0 <= cfg.DATA.MAX_FAILED_SHARE <= 1.0, f"DATA.MAX_FAILED_SHARE must be in [0, 1], got {cfg.DATA.MAX_FAILED_SHARE}")
-    require(cfg.DATA.DECODED_CACHE_GB >= 0, f"DATA.DECODED_CACHE_GB must be >= 0 (0 turns the cache off), got {cfg.DATA.DECODED_CACHE_GB}")
+    require(0.0 <= cfg.DATA.MAX_FAILED_SHARE <= 1.0,
+            f"DATA.MAX_FAILED_SHARE must be in [0, 1], got {cfg.DATA.MAX_FAILED_SHARE}")
+    require(cfg.DATA.DECODED_CACHE_GB >= 0,
+            f"DATA.DECODED_CACHE_GB must be >= 0 (0 turns the cache off), got {cfg.DATA.DECODED_CACHE_GB}")
     require(cfg.DATA.DECODED_CACHE_GB == 0 or cfg.TRAIN.DATASET.lower() in ("kinetics", "synthetic"),
              f"DATA.DECODED_CACHE_GB caches decoded videos of kinetics-format lists; TRAIN.DATASET is "
              f"{cfg.TRAIN.DATASET!r}: set DATA.DECODED_CACHE_GB 0")
-    require(cfg.DATA_LOADER.NUM_WORKERS >= 0, f"DATA_LOADER.NUM_WORKERS must be >= 0, got {cfg.DATA_LOADER.NUM_WORKERS}")
+    require(cfg.DATA_LOADER.NUM_WORKERS >= 0,
+            f"DATA_LOADER.NUM_WORKERS must be >= 0, got {cfg.DATA_LOADER.NUM_WORKERS}")
     if cfg.DATA.MULTI_LABEL:
         require(cfg.MODEL.LOSS_FUNC == "bce_logit", "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")
 

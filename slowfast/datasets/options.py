@@ -1,8 +1,8 @@
 """The options every dataset reads from the config (mapped in ``datasets/build.py``)."""
 from dataclasses import dataclass
 
-from slowfast.utils.checks import multi_view_test
 from slowfast.multigrid.shape import ClipShape
+from slowfast.utils.checks import multi_view_test
 
 
 @dataclass(frozen=True)

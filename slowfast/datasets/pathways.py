@@ -3,7 +3,6 @@ from typing import Optional, Sequence, Union
 
 import torch
 
-
 Stats = Union[Sequence[float], torch.Tensor]
 
 

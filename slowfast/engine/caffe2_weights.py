@@ -19,6 +19,7 @@ import torch
 
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.checkpoint import CheckpointError
+from slowfast.utils.distributed import unwrap
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,9 @@ def caffe2_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return state
 
 
-def inflate_state(state: Mapping[str, torch.Tensor], model_state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def inflate_state(
+    state: Mapping[str, torch.Tensor], model_state: Mapping[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
     """2D image weights for a 3D model: a [O, I, h, w] conv becomes [O, I, T, h, w] repeated over T / T.
 
     Dividing by T keeps a clip of identical frames giving the 2D network's response (I3D).
@@ -177,7 +180,7 @@ def load_pretrained_weights(
         contents = ckpt.load_checkpoint_file(path)
         state = contents.get("model_state", contents)
     if inflate:
-        state = inflate_state(state, ckpt.unwrap_model(model).state_dict())
+        state = inflate_state(state, unwrap(model).state_dict())
     allowed = (ckpt.HEAD_PREFIX,) if reset_head_if_classes_differ else ()
     report = ckpt.load_model_state(model, state, allow_missing_prefixes=allowed, source=f"'{path}'")
     logger.info("Loaded %d tensors from %s (%s%s)", len(report.loaded), path, checkpoint_type,

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from slowfast.engine.context import InputPreparer
+from slowfast.engine.inputs import InputPreparer
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.utils.logging import get_logger
 

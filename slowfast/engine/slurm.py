@@ -21,7 +21,9 @@ def _submitit():
     try:
         import submitit
     except ImportError as err:  # an optional dependency
-        raise ImportError("SLURM submission needs submitit: pip install 'slowfast[slurm]' (or pip install submitit)") from err
+        raise ImportError(
+            "SLURM submission needs submitit: pip install 'slowfast[slurm]' (or pip install submitit)"
+        ) from err
     return submitit
 
 

@@ -6,8 +6,9 @@ from slowfast.datasets.build import build_dataset
 from slowfast.datasets.loader import build_eval_loader
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.caffe2_weights import load_pretrained_weights
-from slowfast.engine.context import InputPreparer, RunContext, check_ranks_agree, memory_format
+from slowfast.engine.context import RunContext, check_ranks_agree
 from slowfast.engine.evaluator import run_views
+from slowfast.engine.inputs import InputPreparer, memory_format
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.models import build_model
 from slowfast.utils.logging import get_logger, log_json_stats

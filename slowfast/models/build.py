@@ -6,7 +6,6 @@ from typing import Any
 import torch.nn as nn
 from fvcore.common.config import CfgNode
 
-from slowfast.utils.checks import at_least, per_stage
 from slowfast.models.init import init_weights
 from slowfast.models.nonlocal_block import NONLOCAL_INSTANTIATIONS
 from slowfast.models.norm import GroupedBatchNorm3d, NormFactory
@@ -18,6 +17,7 @@ from slowfast.models.video_model import (
     SlowFast,
     SlowFastFusion,
 )
+from slowfast.utils.checks import at_least, per_stage
 
 ModelFactory = Callable[[CfgNode], nn.Module]
 

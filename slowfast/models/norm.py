@@ -30,10 +30,11 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
 
     With ``group_size`` None, in eval mode, or when the batch has at most ``group_size`` clips, it
     is exactly ``nn.BatchNorm3d``. Otherwise the batch makes ``batch // group_size`` groups
-    (strided: see ``_grouped_forward``; a remainder joins the last group), each normalised with its own mean and biased variance as
-    if it went through its own BN, and the running statistics move towards the statistics of the
-    union of the groups (size-weighted mean; law of total variance, with the unbiased correction
-    ``n / (n - 1)`` that ``nn.BatchNorm3d`` applies). ``group_size`` may be changed at any time.
+    (strided: see ``_grouped_forward``; a remainder joins the last group), each normalised with
+    its own mean and biased variance as if it went through its own BN, and the running statistics
+    move towards the statistics of the union of the groups (size-weighted mean; law of total
+    variance, with the unbiased correction ``n / (n - 1)`` that ``nn.BatchNorm3d`` applies).
+    ``group_size`` may be changed at any time.
     """
 
     def __init__(

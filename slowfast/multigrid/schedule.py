@@ -141,7 +141,8 @@ def first_differing_epoch(trained: Schedule, current: Schedule, num_epochs: int)
     ``trained`` (other shapes, batch sizes or LR at its quarters), or None when they agree."""
     for epoch in range(num_epochs):
         old, new = trained.stage_at(epoch), current.stage_at(epoch)
-        same_shapes = (old.short_cycle_shapes, old.short_cycle_batch_sizes) == (new.short_cycle_shapes, new.short_cycle_batch_sizes)
+        same_shapes = ((old.short_cycle_shapes, old.short_cycle_batch_sizes)
+                       == (new.short_cycle_shapes, new.short_cycle_batch_sizes))
         same_lr = all(math.isclose(trained.lr_at(epoch + q / 4), current.lr_at(epoch + q / 4), rel_tol=1e-9)
                       for q in range(4))
         if not (same_shapes and same_lr):

@@ -11,7 +11,8 @@ from slowfast.benchmark.ablation import VariantRun
 def test_variant_overrides_select_the_cycles_and_an_output_dir_each():
     assert ablation.variant_overrides("long_short", "/out") == [
         "MULTIGRID.LONG_CYCLE", "True", "MULTIGRID.SHORT_CYCLE", "True", "OUTPUT_DIR", "/out/long_short"]
-    assert ablation.variant_overrides("baseline", "o")[:4] == ["MULTIGRID.LONG_CYCLE", "False", "MULTIGRID.SHORT_CYCLE", "False"]
+    assert ablation.variant_overrides("baseline", "o")[:4] == [
+        "MULTIGRID.LONG_CYCLE", "False", "MULTIGRID.SHORT_CYCLE", "False"]
     with pytest.raises(ValueError, match="unknown variant 'slow'"):
         ablation.variant_overrides("slow", "o")
 
@@ -25,7 +26,8 @@ def test_run_variant_collects_the_val_curve_and_the_last_test_metric(tmp_path):
         "print('[INFO] json_stats: {\"split\": \"test_final\", \"top1_acc\": 60.25, \"top5_acc\": 90.0}')"
     )
     ticks = iter(range(100))
-    run = ablation.run_variant([sys.executable, "-c", script], "baseline", str(tmp_path), clock=lambda: float(next(ticks)))
+    run = ablation.run_variant([sys.executable, "-c", script], "baseline", str(tmp_path),
+                               clock=lambda: float(next(ticks)))
     assert run.returncode == 0 and run.test_metric == 60.25
     assert run.val_curve == [(1.0, 40.0), (2.0, 55.5)] and run.wall_clock_s == 3.0
     assert run.peak_rss_mb > 0

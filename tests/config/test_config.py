@@ -11,7 +11,8 @@ def write(tmp_path, name, text):
 
 
 def test_yaml_with_base_and_overrides(tmp_path):
-    write(tmp_path, "base.yaml", "MODEL:\n  ARCH: i3d\n  MODEL_NAME: ResNet\nNUM_GPUS: 0\nSOLVER:\n  BASE_LR: 0.2\n  MAX_EPOCH: 7\nTRAIN:\n  BATCH_SIZE: 16\n")
+    write(tmp_path, "base.yaml", "MODEL:\n  ARCH: i3d\n  MODEL_NAME: ResNet\nNUM_GPUS: 0\n"
+                                 "SOLVER:\n  BASE_LR: 0.2\n  MAX_EPOCH: 7\nTRAIN:\n  BATCH_SIZE: 16\n")
     child = write(tmp_path, "child.yaml", "_BASE_: base.yaml\nSOLVER:\n  MAX_EPOCH: 9\n")
     cfg = load_config(child, ["SOLVER.WARMUP_EPOCHS", "2", "DATA.MEAN", "[0.5, 0.5, 0.5]"])
     assert cfg.SOLVER.BASE_LR == 0.2
@@ -51,7 +52,8 @@ def test_missing_file():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["NUM_GPUS", "0", "TRAIN.BATCH_SIZE", "7", "NUM_SHARDS", "2"], r"TRAIN.BATCH_SIZE 7 must be a positive multiple of the number of devices 2"),
+        (["NUM_GPUS", "0", "TRAIN.BATCH_SIZE", "7", "NUM_SHARDS", "2"],
+         r"TRAIN.BATCH_SIZE 7 must be a positive multiple of the number of devices 2"),
         (["DATA.TRAIN_CROP_SIZE", "300"], r"DATA.TRAIN_CROP_SIZE 300 is larger than the smallest jitter scale"),
         (["MODEL.ARCH", "x3d"], r"MODEL.ARCH is 'x3d'; expected one of"),
         (["MODEL.ARCH", "i3d"], r"MODEL.ARCH 'i3d' does not go with MODEL.MODEL_NAME 'SlowFast'"),

@@ -14,8 +14,8 @@ from slowfast.datasets.charades import (
     strided_frame_indices,
     view_clip_start,
 )
-from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.loader import build_eval_loader, build_train_loader
+from slowfast.datasets.options import DatasetOptions
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.multigrid.shape import ClipShape

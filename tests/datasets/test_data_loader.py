@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from slowfast.datasets.kinetics import Kinetics
-from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.loader import ShardSampler, build_eval_loader, build_train_loader, shard_range
+from slowfast.datasets.options import DatasetOptions
 from slowfast.multigrid.shape import ClipShape
 
 OPTIONS = DatasetOptions(

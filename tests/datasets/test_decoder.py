@@ -9,8 +9,8 @@ from slowfast.datasets.decoder import (
     _decode_from_seek,
     clip_frame_indices,
     decode_clip,
-    random_start,
     ensemble_view_start,
+    random_start,
 )
 from slowfast.datasets.h264 import write_h264
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.loader import shard_range
+from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.pathways import normalize, to_model_inputs
 from slowfast.datasets.ssv2 import Ssv2, segment_frame_indices
 from slowfast.multigrid.schedule import build_schedule

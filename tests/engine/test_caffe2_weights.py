@@ -33,7 +33,8 @@ def to_caffe2_name(key: str) -> str | None:
         (r"s(\d)_fuse\.bn", lambda m: f"t_res{m[1]}_0_branch2c_bn_subsample_bn"),
         (r"s(\d)\.pathway(\d)_res(\d+)\.branch1", lambda m: f"{'t_' * int(m[2])}res{m[1]}_{m[3]}_branch1"),
         (r"s(\d)\.pathway(\d)_res(\d+)\.branch1_bn", lambda m: f"{'t_' * int(m[2])}res{m[1]}_{m[3]}_branch1_bn"),
-        (r"s(\d)\.pathway(\d)_res(\d+)\.branch2\.([abc])", lambda m: f"{'t_' * int(m[2])}res{m[1]}_{m[3]}_branch2{m[4]}"),
+        (r"s(\d)\.pathway(\d)_res(\d+)\.branch2\.([abc])",
+         lambda m: f"{'t_' * int(m[2])}res{m[1]}_{m[3]}_branch2{m[4]}"),
         (r"s(\d)\.pathway(\d)_res(\d+)\.branch2\.([abc])_bn",
          lambda m: f"{'t_' * int(m[2])}res{m[1]}_{m[3]}_branch2{m[4]}_bn"),
         (r"head\.projection", lambda m: "pred"),
@@ -95,7 +96,8 @@ def test_pickle_that_would_run_code_is_refused_before_running(tmp_path, payload)
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps({"blobs": {"conv1_w": np.zeros(2), "x": bad}}, protocol=2))
     with pytest.raises(ckpt.CheckpointError, match=r"refusing to load .*model\.pkl': the pickle asks for "
-                       r"(posix\.system|__builtin__\.eval|slowfast\.engine\.checkpoint\.LoadReport), which could execute code"):
+                       r"(posix\.system|__builtin__\.eval|slowfast\.engine\.checkpoint\.model_state\.LoadReport), "
+                       r"which could execute code"):
         read_caffe2_blobs(path)
     assert not marker.exists()
 

@@ -1,4 +1,5 @@
-"""Checkpoint layout, atomic save, strict loading, resume fallback and the weights_only guard."""
+"""Checkpoint layout, atomic save, strict loading, resume fallback and the weights_only guard
+(tests/engine/test_resume.py: the mid-epoch checkpoint and the choice of what to resume)."""
 import logging
 import os
 import stat
@@ -55,8 +56,7 @@ def test_save_load_round_trip(tmp_path):
     optimizer = trained(model)
     trainer_state = {"global_iter": 12, "stage": [1, 2], "name": "long", "lr_scale": 0.5,
                      "shape": {"frames": 8, "crop": 224}, "done": None}
-    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
-    path = ckpt.save_checkpoint(tmp_path, 3, model, optimizer, CFG_YAML, trainer_state, scaler)
+    path = ckpt.save_checkpoint(tmp_path, 3, model, optimizer, CFG_YAML, trainer_state)
 
     assert path == tmp_path / "checkpoints" / "checkpoint_epoch_00004.pyth"
     assert os.listdir(path.parent) == [path.name]  # no temporary file left behind
@@ -64,15 +64,13 @@ def test_save_load_round_trip(tmp_path):
     assert contents["epoch"] == 3
     assert contents["cfg"] == CFG_YAML
     assert contents["trainer_state"] == trainer_state
-    assert contents["scaler_state"]["scale"] == 1024.0
-    assert "rng_state" not in contents
+    assert "rng_state" not in contents and "scaler_state" not in contents
 
     fresh = tiny_model(seed=1)
     fresh_optimizer = torch.optim.SGD(fresh.parameters(), lr=0.5, momentum=0.9)
-    fresh_scaler = torch.amp.GradScaler("cpu", init_scale=2.0)
-    resumed = ckpt.resume(tmp_path, fresh, fresh_optimizer, fresh_scaler)
+    resumed = ckpt.resume_latest(tmp_path, fresh, fresh_optimizer, CFG_YAML)
 
-    assert resumed["epoch"] == 3
+    assert (resumed["epoch"], resumed["start_batch"]) == (4, 0)  # the epoch to run next
     assert resumed["trainer_state"] == trainer_state
     assert resumed["path"] == path
     assert_same_weights(model, fresh)
@@ -81,7 +79,6 @@ def test_save_load_round_trip(tmp_path):
     for p_old, p_new in zip(model.parameters(), fresh.parameters()):
         old = optimizer.state[p_old]["momentum_buffer"]
         assert torch.equal(old, fresh_optimizer.state[p_new]["momentum_buffer"])
-    assert fresh_scaler.get_scale() == 1024.0
 
 
 def test_rng_state_round_trip(tmp_path):
@@ -95,7 +92,7 @@ def test_rng_state_round_trip(tmp_path):
 
     torch.manual_seed(99)
     np.random.seed(99)
-    resumed = ckpt.resume(tmp_path, model, optimizer)
+    resumed = ckpt.resume_latest(tmp_path, model, optimizer, CFG_YAML)
     ckpt.restore_rng_state(resumed["rng_state"])
     assert torch.equal(torch.rand(3), expected[0])
     assert np.array_equal(np.random.rand(3), expected[1])
@@ -133,13 +130,13 @@ def test_saved_epochs_9_10_100_come_back_in_order(tmp_path):
     names = [p.name for p in ckpt.list_checkpoints(tmp_path)]
     assert names == ["checkpoint_epoch_00009.pyth", "checkpoint_epoch_00010.pyth",
                      "checkpoint_epoch_00100.pyth"]
-    assert ckpt.resume(tmp_path, model, optimizer)["epoch"] == 99
+    assert ckpt.resume_latest(tmp_path, model, optimizer, CFG_YAML)["epoch"] == 100
 
 
 def test_no_checkpoint_means_no_resume(tmp_path):
     model = tiny_model()
     assert ckpt.find_last_checkpoint(tmp_path) is None
-    assert ckpt.resume(tmp_path, model, torch.optim.SGD(model.parameters(), lr=0.1)) is None
+    assert ckpt.resume_latest(tmp_path, model, torch.optim.SGD(model.parameters(), lr=0.1), CFG_YAML) is None
 
 
 def test_torn_newest_checkpoint_falls_back_to_previous(tmp_path, caplog):
@@ -154,8 +151,8 @@ def test_torn_newest_checkpoint_falls_back_to_previous(tmp_path, caplog):
 
     fresh = tiny_model(seed=3)
     with caplog.at_level(logging.ERROR, logger="slowfast.engine.checkpoint"):
-        resumed = ckpt.resume(tmp_path, fresh, torch.optim.SGD(fresh.parameters(), lr=0.1))
-    assert resumed["epoch"] == 0 and resumed["trainer_state"] == {"it": 1}
+        resumed = ckpt.resume_latest(tmp_path, fresh, torch.optim.SGD(fresh.parameters(), lr=0.1), CFG_YAML)
+    assert resumed["epoch"] == 1 and resumed["trainer_state"] == {"it": 1}
     assert str(newest) in caplog.text
     for key, value in fresh.state_dict().items():
         assert torch.equal(value, good_weights[key]), key
@@ -167,7 +164,7 @@ def test_all_checkpoints_unreadable_is_an_error(tmp_path):
     (folder / "checkpoint_epoch_00001.pyth").write_bytes(b"garbage")
     model = tiny_model()
     with pytest.raises(ckpt.CheckpointError, match="no readable checkpoint"):
-        ckpt.resume(tmp_path, model, torch.optim.SGD(model.parameters(), lr=0.1))
+        ckpt.resume_latest(tmp_path, model, torch.optim.SGD(model.parameters(), lr=0.1), CFG_YAML)
 
 
 def test_pickle_needing_custom_code_is_refused(tmp_path):
@@ -249,7 +246,7 @@ def test_module_prefix_is_stripped_on_load_and_never_saved(tmp_path):
     assert saved_keys == list(tiny_model().state_dict())
 
     into_wrapped = nn.DataParallel(tiny_model(seed=3))
-    ckpt.resume(tmp_path, into_wrapped, torch.optim.SGD(into_wrapped.parameters(), lr=0.1))
+    ckpt.resume_latest(tmp_path, into_wrapped, torch.optim.SGD(into_wrapped.parameters(), lr=0.1), CFG_YAML)
     assert_same_weights(wrapped.module, into_wrapped.module)
 
 

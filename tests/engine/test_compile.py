@@ -40,7 +40,8 @@ def test_compile_raises_dynamo_limits_and_keeps_the_state_dict(monkeypatch):
 def test_compiled_run_counts_the_first_step_of_a_shape_as_compile_time(make_cfg, read_stats, monkeypatch):
     # The eager backend traces and guards like inductor but generates no code (seconds, not
     # minutes); one training shape (baseline, 1 epoch) keeps the test short.
-    monkeypatch.setattr(trainer_module, "compile_model", functools.partial(compile_module.compile_model, backend="eager"))
+    eager = functools.partial(compile_module.compile_model, backend="eager")
+    monkeypatch.setattr(trainer_module, "compile_model", eager)
     torch._dynamo.reset()
     cfg = make_cfg({"TRAIN.COMPILE": True, "TRAIN.BATCH_SIZE": 4, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False,
                     "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "SOLVER.WARMUP_EPOCHS": 0.0, "BN.USE_PRECISE_STATS": False,

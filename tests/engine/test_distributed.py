@@ -2,7 +2,8 @@
 
 Each rank takes its share of every global batch (bn_groups.rank_share) and the BN groups
 (MULTIGRID.BN_BASE_SIZE clips) either pool both ranks (per-device batch below the base size) or
-stay inside a rank (above it), the groups one process forms. With the augmentation drawn from (seed, index, epoch), the two-rank run must then end
+stay inside a rank (above it), the groups one process forms. With the augmentation drawn from
+(seed, index, epoch), the two-rank run must then end
 every epoch with the weights of a one-process run on the same global batches.
 """
 import os
@@ -11,13 +12,14 @@ from pathlib import Path
 import torch
 import torch.multiprocessing as mp
 
-from slowfast.engine.context import unwrap
 from slowfast.engine import launch
 from slowfast.engine import trainer as trainer_module
+from slowfast.engine.epoch_hooks import PreciseBN
 from slowfast.engine.launch import run
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.utils import distributed
 from slowfast.utils.bn_groups import rank_share
+from slowfast.utils.distributed import unwrap
 
 MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
 # Global batch 4 with BN_BASE_SIZE 4: 2 clips per rank at the base shape (BN pools both ranks),
@@ -50,13 +52,23 @@ class RecordingTrainer(trainer_module.Trainer):
         self.sampler.set_epoch(epoch)
         batches = [[(index, shape) for index, shape, _ in batch] for batch in self.sampler]
         super().train_epoch(epoch)
-        record = {"batches": batches, "params": {k: v.detach().clone() for k, v in unwrap(self.model).named_parameters()}}
+        params = {k: v.detach().clone() for k, v in unwrap(self.model).named_parameters()}
+        record = {"batches": batches, "params": params}
         torch.save(record, Path(self.cfg.OUTPUT_DIR) / f"epoch{epoch}_rank{self.ctx.rank}.pt")
 
-    def _precise_bn(self, epoch: int) -> None:
-        super()._precise_bn(epoch)
-        buffers = {k: v.clone() for k, v in unwrap(self.model).named_buffers() if "running" in k}
-        torch.save(buffers, Path(self.cfg.OUTPUT_DIR) / f"bn{epoch}_rank{self.ctx.rank}.pt")
+    def build_hooks(self) -> list:
+        """The hooks, with precise BN saving the BN buffers it computed."""
+        hooks = super().build_hooks()
+        (precise_bn,) = [hook for hook in hooks if isinstance(hook, PreciseBN)]
+        recompute = precise_bn.recompute
+
+        def recompute_and_save(epoch: int) -> None:
+            recompute(epoch)
+            buffers = {k: v.clone() for k, v in unwrap(self.model).named_buffers() if "running" in k}
+            torch.save(buffers, Path(self.cfg.OUTPUT_DIR) / f"bn{epoch}_rank{self.ctx.rank}.pt")
+
+        precise_bn.recompute = recompute_and_save
+        return hooks
 
 
 def _torchrun_like_worker(rank: int, port: int, cfg) -> None:
@@ -151,7 +163,8 @@ def test_ranks_with_different_training_lists_stop_with_one_line(make_cfg, synthe
     common = {"TRAIN.BATCH_SIZE": 4, "TEST.BATCH_SIZE": 4, "SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0],
               "SOLVER.LRS": [1], "TEST.ENABLE": False}
     configs = [make_cfg(common, output="run"), make_cfg({**common, "DATA.PATH_TO_DATA_DIR": str(other)}, output="run")]
-    mp.spawn(_worker_reporting_its_error, args=(distributed.find_free_port(), configs, str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_worker_reporting_its_error, args=(distributed.find_free_port(), configs, str(tmp_path)),
+             nprocs=2, join=True)
     reports = [(tmp_path / f"rank{rank}.txt").read_text() for rank in range(2)]
     for rank, report in enumerate(reports):
         source = f"{synthetic_dir if rank == 0 else other}/train.csv"

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from slowfast.engine import checkpoint as ckpt
-from slowfast.engine import run_state
 from slowfast.engine.launch import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +98,7 @@ def test_run_killed_with_sigkill_at_several_points_ends_bit_identical(make_cfg, 
     # several iterations after the last kill; the log count is cumulative, so each kill lands later.
     for iterations in (2, 12, 20):
         kill_after(killed, iterations)
-    assert run_state.last_checkpoint_path(killed.OUTPUT_DIR).is_file()
+    assert ckpt.last_checkpoint_path(killed.OUTPUT_DIR).is_file()
     finish(killed)
     # Saves cut short by a kill leave temporary files; resuming deletes them.
     assert sorted(p.name for p in ckpt.checkpoint_dir(killed.OUTPUT_DIR).iterdir() if p.name.startswith(".")) == []

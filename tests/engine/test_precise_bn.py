@@ -11,7 +11,9 @@ from slowfast.models.norm import GroupedBatchNorm3d
 
 def test_matches_fvcore_population_estimate_for_plain_and_grouped_bn():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv3d(3, 4, 1), GroupedBatchNorm3d(4, group_size=2), nn.Conv3d(4, 4, 1), nn.BatchNorm3d(4))
+    model = nn.Sequential(
+        nn.Conv3d(3, 4, 1), GroupedBatchNorm3d(4, group_size=2), nn.Conv3d(4, 4, 1), nn.BatchNorm3d(4)
+    )
     clips = [torch.randn(2, 3, 2, 4, 4) * (i + 1) + i for i in range(3)]
     reference = copy.deepcopy(model)
     update_bn_stats(reference, iter(clips), num_iters=3)

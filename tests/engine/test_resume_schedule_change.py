@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 from slowfast.engine import checkpoint as ckpt
-from slowfast.engine import run_state
 from slowfast.engine import trainer as trainer_module
 from slowfast.engine.launch import exit_code_for, run
 
@@ -61,11 +60,12 @@ def test_mid_epoch_checkpoint_of_the_old_layout_is_refused_without_a_sampler_tra
     interrupt_after(monkeypatch, 3)  # 1 + 1 + 3 iterations: stopped inside epoch 3
     with pytest.raises(Interrupted):
         run(cfg)
-    assert ckpt.load_checkpoint_file(run_state.last_checkpoint_path(cfg.OUTPUT_DIR))["next_batch"] > 0
+    assert ckpt.load_checkpoint_file(ckpt.last_checkpoint_path(cfg.OUTPUT_DIR))["next_batch"] > 0
     monkeypatch.undo()
     changed = make_cfg({**values, "SOLVER.MAX_EPOCH": 4}, config_file=MG_CONFIG)
     with pytest.raises(ckpt.CheckpointError, match=r"^SOLVER.MAX_EPOCH is 4 but checkpoint '.*checkpoint_last.pyth' "
-                                                   r"was trained with 3, and the new schedule gives its epoch \d other"):
+                                                   r"was trained with 3, and the new schedule gives its epoch "
+                                                   r"\d other"):
         run(changed)
 
 
@@ -94,7 +94,7 @@ def test_checkpoint_past_the_end_of_a_shorter_epoch_is_refused(make_cfg, monkeyp
     for split in ("train", "val", "test"):
         lines = [f"{synthetic_dir / line}" for line in (synthetic_dir / f"{split}.csv").read_text().splitlines()]
         (smaller / f"{split}.csv").write_text("\n".join(lines[: 16 if split == "train" else None]) + "\n")
-    last = run_state.last_checkpoint_path(cfg.OUTPUT_DIR)
+    last = ckpt.last_checkpoint_path(cfg.OUTPUT_DIR)
     with pytest.raises(ckpt.CheckpointError) as raised:
         run(make_cfg({**values, "DATA.PATH_TO_DATA_DIR": str(smaller)}))
     assert str(raised.value) == (f"checkpoint '{last}' stopped after batch 6 of epoch 1, which now has 4 batches "

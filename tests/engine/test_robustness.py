@@ -10,9 +10,8 @@ import torch
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import trainer as trainer_module
 from slowfast.engine.data_health import TooManyFailedVideosError
-from slowfast.engine.launch import run
-from slowfast.engine import run_state
 from slowfast.engine.finite_guard import NonFiniteLossError
+from slowfast.engine.launch import run
 
 ONE_EPOCH = {"SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TRAIN.EVAL_PERIOD": 1}
 
@@ -229,7 +228,7 @@ def test_nan_at_an_unlogged_iteration_writes_no_checkpoint_after_it_and_the_reru
     monkeypatch.setattr(trainer_module, "build_loss", nan_loss_at_call(7))  # epoch 2, iteration 3
     with pytest.raises(NonFiniteLossError) as raised:
         run(cfg)
-    last = run_state.last_checkpoint_path(cfg.OUTPUT_DIR)
+    last = ckpt.last_checkpoint_path(cfg.OUTPUT_DIR)
     assert str(raised.value) == (
         "loss is nan at epoch 2, iteration 3, stage 0, batch shape (8, 3, 8, 32, 32); lower SOLVER.BASE_LR or "
         f"check the data. No checkpoint was written after it: rerunning resumes from {last}"
@@ -269,7 +268,7 @@ def test_non_finite_weights_with_finite_losses_are_never_saved(make_cfg, monkeyp
 def test_resume_skips_checkpoints_with_non_finite_weights_or_says_there_is_none(make_cfg):
     cfg = make_cfg({**ONE_EPOCH, "SOLVER.MAX_EPOCH": 2, "TRAIN.CHECKPOINT_PERIOD": 1, "TEST.ENABLE": False})
     run(cfg)
-    from slowfast.engine.context import unwrap
+    from slowfast.utils.distributed import unwrap
 
     trainer = trainer_module.Trainer(cfg, trainer_module.RunContext(torch.device("cpu")))
     model, optimizer = unwrap(trainer.model), trainer.optimizer
@@ -278,9 +277,9 @@ def test_resume_skips_checkpoints_with_non_finite_weights_or_says_there_is_none(
     key = next(k for k, v in contents["model_state"].items() if v.is_floating_point())
     contents["model_state"][key] = torch.full_like(contents["model_state"][key], float("nan"))
     ckpt.write_checkpoint_file(contents, newest)  # as an older version could have written it
-    resumed = run_state.resume_latest(cfg.OUTPUT_DIR, model, optimizer, cfg.dump())
+    resumed = ckpt.resume_latest(cfg.OUTPUT_DIR, model, optimizer, cfg.dump())
     assert resumed["path"] == ckpt.checkpoint_path(cfg.OUTPUT_DIR, 0)
     ckpt.checkpoint_path(cfg.OUTPUT_DIR, 0).unlink()
     with pytest.raises(ckpt.CheckpointError, match=r"^no readable checkpoint with finite weights among "
                                                    r"\['checkpoint_epoch_00002.pyth'\]"):
-        run_state.resume_latest(cfg.OUTPUT_DIR, model, optimizer, cfg.dump())
+        ckpt.resume_latest(cfg.OUTPUT_DIR, model, optimizer, cfg.dump())

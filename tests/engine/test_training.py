@@ -8,7 +8,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from slowfast.config import load_config
 from slowfast.engine import checkpoint as ckpt
-from slowfast.engine.context import InputPreparer
+from slowfast.engine.inputs import InputPreparer
 from slowfast.engine.launch import run
 
 BASELINE = {

@@ -48,9 +48,12 @@ def pyslowfast_r18_entries(arch: str) -> list[tuple[str, tuple]]:
                 name = f"s{stage + 2}.pathway{p}_res{block}"
                 dim_in = dims[p] if block == 0 else dim_out
                 if block == 0:  # a shape change every first block, res2's included (64 -> 256)
-                    entries += [(f"{name}.branch1.weight", (dim_out, dim_in, 1, 1, 1))] + _bn(f"{name}.branch1_bn", dim_out)
-                entries += [(f"{name}.branch2.a.weight", (dim_out, dim_in, t, 3, 3))] + _bn(f"{name}.branch2.a_bn", dim_out)
-                entries += [(f"{name}.branch2.b.weight", (dim_out, dim_out, 1, 3, 3))] + _bn(f"{name}.branch2.b_bn", dim_out)
+                    entries += [(f"{name}.branch1.weight", (dim_out, dim_in, 1, 1, 1))]
+                    entries += _bn(f"{name}.branch1_bn", dim_out)
+                entries += [(f"{name}.branch2.a.weight", (dim_out, dim_in, t, 3, 3))]
+                entries += _bn(f"{name}.branch2.a_bn", dim_out)
+                entries += [(f"{name}.branch2.b.weight", (dim_out, dim_out, 1, 3, 3))]
+                entries += _bn(f"{name}.branch2.b_bn", dim_out)
             dims[p] = dim_out
         if arch == "slowfast" and stage < 3:
             fuse(stage + 2)

@@ -100,7 +100,8 @@ class TwoRankRun:
         """Run ``command`` in the checkout with :func:`training_env`; its output in the error if it fails."""
         done = subprocess.run(command, cwd=REPO_ROOT, env=training_env(), capture_output=True, text=True,
                               timeout=timeout_s)
-        assert done.returncode == 0, f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        output = f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        assert done.returncode == 0, f"{' '.join(command)} exited {done.returncode}:\n{output}"
         return done
 
 

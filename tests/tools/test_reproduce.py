@@ -1,4 +1,5 @@
-"""projects/multigrid/reproduce.py: argument handling, records and the files it writes (run_variant replaced by a fake that trains nothing)."""
+"""projects/multigrid/reproduce.py: argument handling, records and the files it writes (run_variant
+replaced by a fake that trains nothing)."""
 import importlib.util
 import json
 import os
@@ -27,7 +28,9 @@ def test_bad_variants_are_rejected(reproduce, capsys):
     assert reproduce.parse_args(["--cfg", "x.yaml", "A.B", "1", "--variants", "baseline"]).variants == ["baseline"]
 
 
-def test_main_runs_each_variant_and_writes_table_json_and_plot(reproduce, monkeypatch, repo_root, synthetic_dir, tmp_path):
+def test_main_runs_each_variant_and_writes_table_json_and_plot(
+    reproduce, monkeypatch, repo_root, synthetic_dir, tmp_path
+):
     commands = []
 
     def fake_run(command, name, output_dir):

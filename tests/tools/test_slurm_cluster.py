@@ -29,7 +29,8 @@ def test_two_task_job_trains_like_torchrun(slurm_cluster, two_rank_run, torchrun
     output = tmp_path / "out"
     job_id = slurm_cluster.submit(*submit_args(two_rank_run, output, tasks=2))
     record = slurm_cluster.wait(job_id)
-    print(f"job {job_id}: {record['JobState']} exit {record['ExitCode']} on {record['NodeList']}, {record['NumTasks']} tasks")
+    print(f"job {job_id}: {record['JobState']} exit {record['ExitCode']} on {record['NodeList']}, "
+          f"{record['NumTasks']} tasks")
     assert (record["JobState"], record["ExitCode"]) == ("COMPLETED", "0:0")
     assert (record["NumNodes"], record["NumTasks"], record["Partition"]) == ("1", "2", "ci")
     for rank in (0, 1):

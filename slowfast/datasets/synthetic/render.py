@@ -52,10 +52,14 @@ class DifficultyLevel:
 
 
 DIFFICULTY_LEVELS = (
-    DifficultyLevel(noise_std=0.0, max_distractors=0, contrast=1.0, motion_scale=1.0, texture=6.0, flicker_std=0.0, mixed_polarity=False),
-    DifficultyLevel(noise_std=5.0, max_distractors=1, contrast=0.8, motion_scale=0.85, texture=12.0, flicker_std=0.0, mixed_polarity=False),
-    DifficultyLevel(noise_std=10.0, max_distractors=2, contrast=0.6, motion_scale=0.7, texture=18.0, flicker_std=4.0, mixed_polarity=True),
-    DifficultyLevel(noise_std=16.0, max_distractors=3, contrast=0.45, motion_scale=0.55, texture=24.0, flicker_std=8.0, mixed_polarity=True),
+    DifficultyLevel(noise_std=0.0, max_distractors=0, contrast=1.0, motion_scale=1.0,
+                    texture=6.0, flicker_std=0.0, mixed_polarity=False),
+    DifficultyLevel(noise_std=5.0, max_distractors=1, contrast=0.8, motion_scale=0.85,
+                    texture=12.0, flicker_std=0.0, mixed_polarity=False),
+    DifficultyLevel(noise_std=10.0, max_distractors=2, contrast=0.6, motion_scale=0.7,
+                    texture=18.0, flicker_std=4.0, mixed_polarity=True),
+    DifficultyLevel(noise_std=16.0, max_distractors=3, contrast=0.45, motion_scale=0.55,
+                    texture=24.0, flicker_std=8.0, mixed_polarity=True),
 )
 
 
@@ -158,7 +162,9 @@ def _background(size: int, texture: float, mixed_polarity: bool, rng: np.random.
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def _object_colour(background_mean: np.ndarray, contrast: float, mixed_polarity: bool, rng: np.random.Generator) -> tuple:
+def _object_colour(
+    background_mean: np.ndarray, contrast: float, mixed_polarity: bool, rng: np.random.Generator
+) -> tuple:
     """A colour far from the background mean (brighter unless mixed), pulled towards it by ``contrast``."""
     low = 0 if mixed_polarity else 170
     colour = rng.uniform(low, 255, 3)

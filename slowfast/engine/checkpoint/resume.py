@@ -9,7 +9,6 @@ epoch ones, after checking that it comes from the same run (the same config up t
 """
 from __future__ import annotations
 
-import logging
 import os
 import time
 from pathlib import Path
@@ -19,9 +18,12 @@ import torch
 import yaml
 from torch import nn
 
-from slowfast.engine import checkpoint as ckpt
+from slowfast.engine.checkpoint import files
+from slowfast.engine.checkpoint.model_state import load_model_state
+from slowfast.utils.distributed import unwrap
+from slowfast.utils.logging import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 LAST_NAME = "checkpoint_last.pyth"
 # Keys that may change between a run and its resumption: where things live, how often to log,
@@ -37,7 +39,7 @@ _MAX_DIFFERENCES_SHOWN = 8
 
 def last_checkpoint_path(output_dir: str | os.PathLike) -> Path:
     """``OUTPUT_DIR/checkpoints/checkpoint_last.pyth``."""
-    return ckpt.checkpoint_dir(output_dir) / LAST_NAME
+    return files.checkpoint_dir(output_dir) / LAST_NAME
 
 
 class CheckpointTimer:
@@ -73,7 +75,7 @@ def save_last_checkpoint(
         "epoch": int(epoch),
         "next_batch": int(next_batch),
         "epoch_sums": dict(epoch_sums),
-        "model_state": ckpt.unwrap_model(model).state_dict(),
+        "model_state": unwrap(model).state_dict(),
         "optimizer_state": optimizer.state_dict(),
         "cfg": cfg_yaml,
         "trainer_state": dict(trainer_state),
@@ -81,7 +83,7 @@ def save_last_checkpoint(
     if rng_state is not None:
         contents["rng_state"] = dict(rng_state)
     path = last_checkpoint_path(output_dir)
-    ckpt.write_checkpoint_file(contents, path)
+    files.write_checkpoint_file(contents, path)
     return path
 
 
@@ -90,31 +92,29 @@ def resume_latest(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     cfg_yaml: str,
-    scaler: Any = None,
 ) -> dict[str, Any] | None:
     """Load the most advanced readable checkpoint of this run; None when there is none.
 
     Returns ``{"epoch" (the epoch to run next), "start_batch", "epoch_sums" (or None),
-    "trainer_state", "rng_state" (or None), "path", "cfg" (its YAML, or None)}``. Unreadable files are logged and skipped;
+    "trainer_state", "rng_state" (or None), "path", "cfg" (its YAML, or None)}``. Unreadable files are
+    logged and skipped;
     a checkpoint of another run (different config) raises CheckpointError.
     """
     remove_torn_temporaries(output_dir)
     candidates = _candidates(output_dir)
     for (epoch, start_batch), path in candidates:
         try:
-            contents = ckpt.load_checkpoint_file(path)
+            contents = files.load_checkpoint_file(path)
             _require_keys(contents, path)
-        except ckpt.CheckpointError as err:
+        except files.CheckpointError as err:
             logger.error("Skipping unreadable checkpoint %s: %s", path, err)
             continue
         check_same_run(contents.get("cfg"), cfg_yaml, path)
         if not _finite_weights(contents["model_state"]):
             logger.error("Skipping checkpoint %s: its weights hold NaN or infinite values", path)
             continue
-        ckpt.load_model_state(model, contents["model_state"], source=f"'{path}'")
+        load_model_state(model, contents["model_state"], source=f"'{path}'")
         optimizer.load_state_dict(contents["optimizer_state"])
-        if scaler is not None and "scaler_state" in contents:
-            scaler.load_state_dict(contents["scaler_state"])
         logger.info("Resuming from %s at epoch %d, batch %d", path, epoch + 1, start_batch)
         return {
             "epoch": epoch, "start_batch": start_batch, "epoch_sums": contents.get("epoch_sums"),
@@ -122,15 +122,16 @@ def resume_latest(
             "path": path, "cfg": contents.get("cfg"),
         }
     if candidates:
-        raise ckpt.CheckpointError(
+        raise files.CheckpointError(
             f"no readable checkpoint with finite weights among {[p.name for _, p in candidates]} in "
-            f"{ckpt.checkpoint_dir(output_dir)}; move them away to start afresh"
+            f"{files.checkpoint_dir(output_dir)}; move them away to start afresh"
         )
     return None
 
 
 def _finite_weights(state: Mapping[str, Any]) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in state.values() if isinstance(t, torch.Tensor) and t.is_floating_point())
+    tensors = [t for t in state.values() if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
 def newest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
@@ -141,8 +142,10 @@ def newest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
 
 def remove_torn_temporaries(output_dir: str | os.PathLike) -> list[Path]:
     """Delete the temporary files of saves that a killed process never finished (never read)."""
-    folder = ckpt.checkpoint_dir(output_dir)
-    torn = sorted(folder.glob(".checkpoint_*.pyth.*.tmp")) if folder.is_dir() else []
+    folder = files.checkpoint_dir(output_dir)
+    # ".NAME.<pid>-<hex>.tmp.pyth" (utils/atomic.py), ".NAME.pyth.<random>.tmp" (older versions)
+    patterns = (".checkpoint_*.tmp.pyth", ".checkpoint_*.pyth.*.tmp")
+    torn = sorted({p for pattern in patterns for p in folder.glob(pattern)}) if folder.is_dir() else []
     for path in torn:
         path.unlink(missing_ok=True)
         logger.info("Deleted %s, left by an interrupted save", path)
@@ -156,8 +159,8 @@ def _candidates(output_dir: str | os.PathLike) -> list[tuple[tuple[int, int], Pa
     file (a torn one sorts first and is skipped when loaded).
     """
     found = []
-    for path in ckpt.list_checkpoints(output_dir):
-        found.append(((ckpt.epoch_of_checkpoint(path) + 1, 0), path))
+    for path in files.list_checkpoints(output_dir):
+        found.append(((files.epoch_of_checkpoint(path) + 1, 0), path))
     last = last_checkpoint_path(output_dir)
     if last.is_file():
         found.append((_last_position(last), last))
@@ -167,9 +170,9 @@ def _candidates(output_dir: str | os.PathLike) -> list[tuple[tuple[int, int], Pa
 def _last_position(path: Path) -> tuple[int, int]:
     """(epoch, next_batch) stored in the last checkpoint; a huge position when unreadable."""
     try:
-        contents = ckpt.load_checkpoint_file(path)
+        contents = files.load_checkpoint_file(path)
         return int(contents["epoch"]), int(contents["next_batch"])
-    except (ckpt.CheckpointError, KeyError, TypeError, ValueError):
+    except (files.CheckpointError, KeyError, TypeError, ValueError):
         return (2**62, 0)
 
 
@@ -178,7 +181,7 @@ def _require_keys(contents: Mapping[str, Any], path: Path) -> None:
     if path.name == LAST_NAME:
         absent += [k for k in ("next_batch",) if k not in contents]
     if absent:
-        raise ckpt.CheckpointError(f"checkpoint '{path}' lacks {absent}; it is not a training checkpoint")
+        raise files.CheckpointError(f"checkpoint '{path}' lacks {absent}; it is not a training checkpoint")
 
 
 def check_same_run(saved_yaml: Any, current_yaml: str, path: Path) -> None:
@@ -200,7 +203,7 @@ def check_same_run(saved_yaml: Any, current_yaml: str, path: Path) -> None:
     if differences:
         shown = "; ".join(differences[:_MAX_DIFFERENCES_SHOWN])
         more = len(differences) - _MAX_DIFFERENCES_SHOWN
-        raise ckpt.CheckpointError(
+        raise files.CheckpointError(
             f"OUTPUT_DIR holds checkpoint '{path}' of another run (config differs: {shown}"
             f"{f'; and {more} more' if more > 0 else ''}). Choose another OUTPUT_DIR, or move "
             f"{path.parent} away to start afresh"
@@ -227,7 +230,7 @@ def prune_epoch_checkpoints(output_dir: str | os.PathLike, keep: int) -> list[Pa
     """Delete all but the ``keep`` newest epoch checkpoints (0 keeps all); returns the deleted."""
     if keep < 0:
         raise ValueError(f"TRAIN.CHECKPOINT_KEEP must be >= 0 (0 = keep all), got {keep}")
-    checkpoints = ckpt.list_checkpoints(output_dir)
+    checkpoints = files.list_checkpoints(output_dir)
     doomed = checkpoints[:-keep] if keep and len(checkpoints) > keep else []
     for path in doomed:
         path.unlink(missing_ok=True)

@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from slowfast.engine import checkpoint as ckpt
-from slowfast.engine import run_state
 from slowfast.engine.launch import run
 
 CFG_YAML = "OUTPUT_DIR: /a\nSOLVER:\n  BASE_LR: 0.1\n  MAX_EPOCH: 3\nMODEL:\n  NUM_CLASSES: 4\n"
@@ -29,28 +28,28 @@ def save_epoch(folder, epoch: int, fill: float, cfg_yaml: str = CFG_YAML) -> Non
 
 def save_last(folder, epoch: int, next_batch: int, fill: float) -> None:
     model, optimizer = model_and_optimizer(fill)
-    run_state.save_last_checkpoint(folder, epoch, next_batch, SUMS, model, optimizer, CFG_YAML, {"global_iter": 50})
+    ckpt.save_last_checkpoint(folder, epoch, next_batch, SUMS, model, optimizer, CFG_YAML, {"global_iter": 50})
 
 
 def resume(folder, cfg_yaml: str = CFG_YAML) -> tuple[dict, nn.Module]:
     model, optimizer = model_and_optimizer(0.0)
-    return run_state.resume_latest(folder, model, optimizer, cfg_yaml), model
+    return ckpt.resume_latest(folder, model, optimizer, cfg_yaml), model
 
 
 def test_timer_is_due_after_its_period_and_never_when_off():
     now = [100.0]
-    timer = run_state.CheckpointTimer(0.5, clock=lambda: now[0])
+    timer = ckpt.CheckpointTimer(0.5, clock=lambda: now[0])
     now[0] += 29.9
     assert not timer.due()
     now[0] += 0.1
     assert timer.due()
     timer.reset()
     assert not timer.due()
-    off = run_state.CheckpointTimer(0.0, clock=lambda: now[0])
+    off = ckpt.CheckpointTimer(0.0, clock=lambda: now[0])
     now[0] += 1e9
     assert not off.due()
     with pytest.raises(ValueError, match="TRAIN.CHECKPOINT_MINUTES must be >= 0"):
-        run_state.CheckpointTimer(-1)
+        ckpt.CheckpointTimer(-1)
 
 
 def test_resume_takes_the_most_advanced_of_last_and_epoch_checkpoints(tmp_path):
@@ -59,7 +58,7 @@ def test_resume_takes_the_most_advanced_of_last_and_epoch_checkpoints(tmp_path):
     resumed, model = resume(tmp_path)
     assert (resumed["epoch"], resumed["start_batch"]) == (2, 3)
     assert resumed["epoch_sums"] == SUMS and resumed["trainer_state"] == {"global_iter": 50}
-    assert resumed["path"] == run_state.last_checkpoint_path(tmp_path)
+    assert resumed["path"] == ckpt.last_checkpoint_path(tmp_path)
     assert torch.equal(model.weight, torch.full((2, 3), 2.0))
 
     save_epoch(tmp_path, 2, fill=3.0)  # the epoch finished after the last save
@@ -71,7 +70,7 @@ def test_resume_takes_the_most_advanced_of_last_and_epoch_checkpoints(tmp_path):
 def test_torn_last_checkpoint_is_reported_and_the_epoch_checkpoint_used(tmp_path, caplog):
     save_epoch(tmp_path, 0, fill=1.0)
     save_last(tmp_path, 1, 2, fill=2.0)
-    last = run_state.last_checkpoint_path(tmp_path)
+    last = ckpt.last_checkpoint_path(tmp_path)
     last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
     with caplog.at_level(logging.ERROR):
         resumed, model = resume(tmp_path)
@@ -83,8 +82,8 @@ def test_torn_last_checkpoint_is_reported_and_the_epoch_checkpoint_used(tmp_path
 def test_resume_deletes_temporary_files_of_interrupted_saves(tmp_path):
     save_epoch(tmp_path, 0, fill=1.0)
     folder = ckpt.checkpoint_dir(tmp_path)
-    torn = folder / ".checkpoint_last.pyth.abc123.tmp"
-    torn.write_bytes(b"\x80partial")
+    for name in (".checkpoint_last.pyth.abc123.tmp", ".checkpoint_epoch_00002.123-9f8e7d6c.tmp.pyth"):
+        (folder / name).write_bytes(b"\x80partial")  # an older version's name, utils/atomic.py's
     other = folder / "notes.tmp"  # not ours: left alone
     other.write_text("x")
     assert resume(tmp_path)[0]["epoch"] == 1
@@ -111,12 +110,12 @@ def test_checkpoint_keep_deletes_all_but_the_newest_epoch_checkpoints(tmp_path):
     for epoch in (0, 1, 9, 10):  # epoch 10 sorts before 9 by name, not by number
         save_epoch(tmp_path, epoch, fill=float(epoch))
     save_last(tmp_path, 11, 1, fill=0.0)
-    assert run_state.prune_epoch_checkpoints(tmp_path, 0) == []
-    deleted = run_state.prune_epoch_checkpoints(tmp_path, 2)
+    assert ckpt.prune_epoch_checkpoints(tmp_path, 0) == []
+    deleted = ckpt.prune_epoch_checkpoints(tmp_path, 2)
     assert [p.name for p in deleted] == ["checkpoint_epoch_00001.pyth", "checkpoint_epoch_00002.pyth"]
     assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == [
         "checkpoint_epoch_00010.pyth", "checkpoint_epoch_00011.pyth"]
-    assert run_state.last_checkpoint_path(tmp_path).is_file()
+    assert ckpt.last_checkpoint_path(tmp_path).is_file()
 
 
 def test_full_disk_at_save_fails_loudly_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
