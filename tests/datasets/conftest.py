@@ -1,4 +1,7 @@
 """Shared fixtures: tiny H.264 videos whose frame k is filled with grey level 4 * k."""
+import os
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -81,3 +84,15 @@ def clip_frame_numbers():
         return np.round(clip[0].float().mean(dim=(1, 2)).numpy() / 4).astype(int).tolist()
 
     return read
+
+
+@pytest.fixture()
+def data_dir(tmp_path, index_video):
+    """Kinetics-format split lists: three copies of the index video (labels 0, 1, 2) listed by
+    relative path, with a blank line, in every split."""
+    os.makedirs(tmp_path / "clips")
+    for name in ("a", "b", "c"):
+        shutil.copy(index_video, tmp_path / "clips" / f"{name}.mp4")
+    for split in ("train", "val", "test"):
+        (tmp_path / f"{split}.csv").write_text("clips/a.mp4 0\nclips/b.mp4 1\n\nclips/c.mp4 2\n")
+    return str(tmp_path)

@@ -2,7 +2,6 @@
 import dataclasses
 import logging
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -18,17 +17,6 @@ OPTIONS = DatasetOptions(num_classes=3, num_frames=4, sampling_rate=2, train_jit
                          train_crop_size=32, test_crop_size=32, num_ensemble_views=3, num_spatial_crops=3, seed=5)
 EVERY_FRAME = lambda info: np.arange(info.frame_count)  # noqa: E731
 SHAPES = [ClipShape(2, 24, (2, 4), (28, 36)), ClipShape(8, 32, (1, 2), (32, 40))]
-
-
-@pytest.fixture()
-def data_dir(tmp_path, index_video):
-    """Three copies of the index video (labels 0, 1, 2) in every split."""
-    os.makedirs(tmp_path / "clips")
-    for name in ("a", "b", "c"):
-        shutil.copy(index_video, tmp_path / "clips" / f"{name}.mp4")
-    for split in ("train", "val", "test"):
-        (tmp_path / f"{split}.csv").write_text("clips/a.mp4 0\nclips/b.mp4 1\nclips/c.mp4 2\n")
-    return str(tmp_path)
 
 
 @pytest.mark.parametrize("indices", [[0, 1, 2], [5, 5, 17, 30], [40, 59], [55, 59, 59, 59]])

@@ -1,6 +1,5 @@
 import logging
 import os
-import shutil
 
 import pytest
 import torch
@@ -21,17 +20,6 @@ OPTIONS = DatasetOptions(
     seed=5,
 )
 SHAPE = ClipShape(num_frames=2, crop_size=24, sampling_rate=(2, 4), jitter_scales=(28, 36))
-
-
-@pytest.fixture()
-def data_dir(tmp_path, index_video):
-    """Three copies of the index video (labels 0, 1, 2) listed by relative path in every split."""
-    os.makedirs(tmp_path / "clips")
-    for name in ("a", "b", "c"):
-        shutil.copy(index_video, tmp_path / "clips" / f"{name}.mp4")
-    for split in ("train", "val", "test"):
-        (tmp_path / f"{split}.csv").write_text("clips/a.mp4 0\nclips/b.mp4 1\n\nclips/c.mp4 2\n")
-    return str(tmp_path)
 
 
 def break_video(data_dir, name):
