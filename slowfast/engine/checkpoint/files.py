@@ -82,15 +82,7 @@ def save_checkpoint(
     _check_plain(dict(trainer_state), "trainer_state")
     if not isinstance(cfg_yaml, str):
         raise TypeError(f"cfg_yaml must be the YAML string of cfg.dump(), got {type(cfg_yaml)}")
-    contents: dict[str, Any] = {
-        "epoch": int(epoch),
-        "model_state": unwrap(model).state_dict(),
-        "optimizer_state": optimizer.state_dict(),
-        "cfg": cfg_yaml,
-        "trainer_state": dict(trainer_state),
-    }
-    if rng_state is not None:
-        contents["rng_state"] = dict(rng_state)
+    contents = checkpoint_contents(epoch, model, optimizer, cfg_yaml, trainer_state, rng_state)
     path = checkpoint_path(output_dir, epoch)
     write_checkpoint_file(contents, path)
     logger.info("Saved checkpoint %s", path)
@@ -181,3 +173,24 @@ def _load_failure_reason(err: Exception) -> str:
     unpickler = [line for line in lines if line.startswith("WeightsUnpickler error")]
     detail = unpickler[0].split(". Please use")[0] if unpickler else (lines[0] if lines else "")
     return f"{type(err).__name__}: {detail}"
+
+
+def checkpoint_contents(
+    epoch: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    cfg_yaml: str,
+    trainer_state: Mapping[str, Any],
+    rng_state: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """What every checkpoint holds: epoch, model and optimizer state, config, trainer state, RNG."""
+    contents: dict[str, Any] = {
+        "epoch": int(epoch),
+        "model_state": unwrap(model).state_dict(),
+        "optimizer_state": optimizer.state_dict(),
+        "cfg": cfg_yaml,
+        "trainer_state": dict(trainer_state),
+    }
+    if rng_state is not None:
+        contents["rng_state"] = dict(rng_state)
+    return contents

@@ -20,7 +20,6 @@ from torch import nn
 
 from slowfast.engine.checkpoint import files
 from slowfast.engine.checkpoint.model_state import load_model_state
-from slowfast.utils.distributed import unwrap
 from slowfast.utils.logging import get_logger
 
 logger = get_logger(__name__)
@@ -71,17 +70,8 @@ def save_last_checkpoint(
     rng_state: Mapping[str, Any] | None = None,
 ) -> Path:
     """Atomically write the mid-epoch checkpoint: ``next_batch`` batches of 0-based ``epoch`` done."""
-    contents = {
-        "epoch": int(epoch),
-        "next_batch": int(next_batch),
-        "epoch_sums": dict(epoch_sums),
-        "model_state": unwrap(model).state_dict(),
-        "optimizer_state": optimizer.state_dict(),
-        "cfg": cfg_yaml,
-        "trainer_state": dict(trainer_state),
-    }
-    if rng_state is not None:
-        contents["rng_state"] = dict(rng_state)
+    contents = files.checkpoint_contents(epoch, model, optimizer, cfg_yaml, trainer_state, rng_state)
+    contents.update(next_batch=int(next_batch), epoch_sums=dict(epoch_sums))
     path = last_checkpoint_path(output_dir)
     files.write_checkpoint_file(contents, path)
     return path
