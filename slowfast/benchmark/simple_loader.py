@@ -17,7 +17,7 @@ from slowfast.multigrid.shape import ClipShape
 def decode_all_frames(path: str) -> np.ndarray:
     """Every frame of the first video stream as uint8 RGB ``[N, H, W, 3]``."""
     with av.open(path) as container:
-        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+        return np.stack([frame.to_rgb().to_ndarray() for frame in container.decode(video=0)])
 
 
 def simple_train_clip(frames: np.ndarray, fps: float, shape: ClipShape, target_fps: float, rng) -> torch.Tensor:

@@ -4,6 +4,7 @@ from typing import Callable, Iterator, Optional
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 
 class VideoDecodeError(Exception):
@@ -205,13 +206,20 @@ def _decode_without_metadata(path, container, stream, fps, choose_indices) -> np
 
 def _to_array(path: str, frames: list) -> np.ndarray:
     """Convert frames to one uint8 RGB array, converting each distinct frame once."""
-    first = frames[0].to_ndarray(format="rgb24")
+    # One reformatter per clip: the same pixels as ``frame.to_ndarray(format="rgb24")``, which
+    # in PyAV 18 costs about 30x more per small frame (measured 6.6 ms against 0.2 ms at 64x64).
+    reformatter = VideoReformatter()
+
+    def rgb(frame) -> np.ndarray:
+        return reformatter.reformat(frame, format="rgb24").to_ndarray()
+
+    first = rgb(frames[0])
     output = np.empty((len(frames),) + first.shape, dtype=np.uint8)
     converted = {id(frames[0]): first}
     for position, frame in enumerate(frames):
         image = converted.get(id(frame))
         if image is None:
-            image = converted[id(frame)] = frame.to_ndarray(format="rgb24")
+            image = converted[id(frame)] = rgb(frame)
         if image.shape != first.shape:
             raise VideoDecodeError(path, f"frame size changes within the video ({first.shape} then {image.shape})")
         output[position] = image

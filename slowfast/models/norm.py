@@ -8,6 +8,7 @@ are exactly a ``nn.BatchNorm3d``'s, so checkpoints, weight init and precise BN t
 plain BN.
 """
 import logging
+import math
 from collections.abc import Callable
 
 import torch
@@ -97,16 +98,18 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
             parts.append(_normalise_strided_groups(heads[1], 1, self.weight, self.bias, self.eps))
         y = parts[0][0] if len(parts) == 1 else torch.cat([part[0] for part in parts])
         if self.track_running_stats:
-            values_per_clip = x[0, 0].numel()
-            # Filled on the device: a tensor built from a Python list would be a host copy.
-            sizes = torch.full((num_groups,), self.group_size, dtype=self.running_mean.dtype, device=x.device)
-            if strided_clips < batch:
+            values_per_clip = math.prod(x.shape[2:])
+            if strided_clips == batch:
+                self._update_running_stats_equal_groups(parts[0][1], parts[0][2], self.group_size * values_per_clip)
+            else:
+                # Filled on the device: a tensor built from a Python list would be a host copy.
+                sizes = torch.full((num_groups,), self.group_size, dtype=self.running_mean.dtype, device=x.device)
                 sizes[-1] = batch - strided_clips
-            group_mean = torch.cat([part[1] for part in parts])
-            # The kernel records unbiased variances; the aggregate needs the biased ones.
-            values = sizes[:, None] * values_per_clip
-            group_var = torch.cat([part[2] for part in parts]) * (values - 1) / values
-            self._update_running_stats(group_mean, group_var, sizes, batch * values_per_clip)
+                group_mean = torch.cat([part[1] for part in parts])
+                # The kernel records unbiased variances; the aggregate needs the biased ones.
+                values = sizes[:, None] * values_per_clip
+                group_var = torch.cat([part[2] for part in parts]) * (values - 1) / values
+                self._update_running_stats(group_mean, group_var, sizes, batch * values_per_clip)
         if x.is_contiguous(memory_format=torch.channels_last_3d) and not x.is_contiguous():
             y = y.contiguous(memory_format=torch.channels_last_3d)
         return y
@@ -138,6 +141,17 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         return y.to(x.dtype)
 
     @torch.no_grad()
+    def _update_running_stats_equal_groups(
+        self, group_mean: torch.Tensor, group_unbiased_var: torch.Tensor, values_per_group: int
+    ) -> None:
+        """``_update_running_stats`` for groups of one size, in a few vector ops (it runs in every BN layer)."""
+        num_values = values_per_group * group_mean.shape[0]
+        between, mean = torch.var_mean(group_mean, dim=0, correction=0)
+        within = group_unbiased_var.mean(dim=0).mul_((values_per_group - 1) / values_per_group)
+        unbiased_var = within.add_(between).mul_(num_values / max(num_values - 1, 1))
+        self._move_running_stats(mean, unbiased_var)
+
+    @torch.no_grad()
     def _update_running_stats(
         self,
         group_mean: torch.Tensor,
@@ -151,6 +165,9 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         # Law of total variance: within-group variance plus variance of the group means.
         biased_var = (weights * (group_var + (group_mean - mean).square())).sum(dim=0)
         unbiased_var = biased_var * (num_values / max(num_values - 1, 1))
+        self._move_running_stats(mean, unbiased_var)
+
+    def _move_running_stats(self, mean: torch.Tensor, unbiased_var: torch.Tensor) -> None:
         self.num_batches_tracked.add_(1)
         if self.momentum is None:  # cumulative moving average, as nn.BatchNorm
             factor = 1.0 / float(self.num_batches_tracked)
@@ -168,8 +185,8 @@ def _normalise_strided_groups(
     unbiased variance (at least float32, as the kernel keeps them)."""
     batch, channels = x.shape[:2]
     stats_dtype = torch.promote_types(x.dtype, torch.float32)
-    group_mean = torch.zeros(num_groups * channels, dtype=stats_dtype, device=x.device)
-    group_var = torch.ones(num_groups * channels, dtype=stats_dtype, device=x.device)
+    # Momentum 1 makes the kernel write the groups' statistics into these (one allocation for both).
+    group_mean, group_var = torch.zeros(2, num_groups * channels, dtype=stats_dtype, device=x.device)
     folded = x.reshape(batch // num_groups, num_groups * channels, *x.shape[2:])
     y = F.batch_norm(
         folded, group_mean, group_var,
