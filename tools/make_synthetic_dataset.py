@@ -24,6 +24,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=_DEFAULTS.size, help="frame height = width, even")
     parser.add_argument("--difficulty", type=int, default=_DEFAULTS.difficulty, help="0 (clean) to 3 (hard)")
     parser.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="generator seed")
+    parser.add_argument("--test-clips-per-class", type=int, default=_DEFAULTS.test_clips_per_class,
+                        help="test videos per class (0: a quarter of --clips-per-class, at least 2)")
+    parser.add_argument("--workers", type=int, default=0, help="processes that render and encode (0: this one)")
     return parser.parse_args(argv)
 
 
@@ -38,9 +41,10 @@ def main(argv=None) -> int:
         size=args.size,
         difficulty=args.difficulty,
         seed=args.seed,
+        test_clips_per_class=args.test_clips_per_class,
     )
     os.makedirs(args.out, exist_ok=True)
-    generate_synthetic_dataset(args.out, options)
+    generate_synthetic_dataset(args.out, options, args.workers)
     print(f"Use it with: TRAIN.DATASET synthetic TEST.DATASET synthetic DATA.PATH_TO_DATA_DIR {args.out} "
           f"MODEL.NUM_CLASSES {args.num_classes}")
     return 0

@@ -200,7 +200,7 @@ _C.SYNTHETIC = CfgNode()
 _C.SYNTHETIC.GENERATE = False
 # Number of motion classes.
 _C.SYNTHETIC.NUM_CLASSES = 8
-# Videos per class in the train split (val and test get a quarter each, at least 2).
+# Videos per class in the train split (val gets a quarter, at least 2; test too unless TEST_CLIPS_PER_CLASS).
 _C.SYNTHETIC.CLIPS_PER_CLASS = 24
 # Frames per video.
 _C.SYNTHETIC.NUM_FRAMES = 48
@@ -210,6 +210,9 @@ _C.SYNTHETIC.SIZE = 64
 _C.SYNTHETIC.DIFFICULTY = 1
 # Generator seed.
 _C.SYNTHETIC.SEED = 0
+# Videos per class in the test split of the Kinetics layout (0: a quarter of CLIPS_PER_CLASS, at
+# least 2, as val). A larger test set narrows the standard error of a test accuracy.
+_C.SYNTHETIC.TEST_CLIPS_PER_CLASS = 0
 
 # ---------------------------------------------------------------------------- #
 # Batch norm options

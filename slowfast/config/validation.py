@@ -154,6 +154,7 @@ def _check_synthetic(cfg: CfgNode) -> None:
             f"SYNTHETIC.NUM_CLASSES must be in [1, {SYNTHETIC_MAX_CLASSES}], got {synthetic.NUM_CLASSES}")
     one_of(cfg.TRAIN.DATASET.lower(), SYNTHETIC_DATASETS, "TRAIN.DATASET (with SYNTHETIC.GENERATE True)")
     at_least(synthetic.CLIPS_PER_CLASS, 1, "SYNTHETIC.CLIPS_PER_CLASS")
+    at_least(synthetic.TEST_CLIPS_PER_CLASS, 0, "SYNTHETIC.TEST_CLIPS_PER_CLASS")
     at_least(synthetic.NUM_FRAMES, 2, "SYNTHETIC.NUM_FRAMES")
     require(synthetic.SIZE >= 16 and synthetic.SIZE % 2 == 0,
             f"SYNTHETIC.SIZE must be even and >= 16, got {synthetic.SIZE}")

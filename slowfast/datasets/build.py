@@ -127,4 +127,6 @@ def ensure_synthetic_data(cfg: CfgNode) -> None:
         size=cfg.SYNTHETIC.SIZE,
         difficulty=cfg.SYNTHETIC.DIFFICULTY,
         seed=cfg.SYNTHETIC.SEED,
+        test_clips_per_class=cfg.SYNTHETIC.TEST_CLIPS_PER_CLASS,
+        workers=cfg.DATA_LOADER.NUM_WORKERS,
     )

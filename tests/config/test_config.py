@@ -67,6 +67,8 @@ def test_missing_file():
         (["SYNTHETIC.GENERATE", "True", "SYNTHETIC.NUM_CLASSES", "4", "MODEL.NUM_CLASSES", "4",
           "SYNTHETIC.SIZE", "15"], r"SYNTHETIC.SIZE must be even and >= 16"),
         (["SYNTHETIC.GENERATE", "True", "SYNTHETIC.NUM_CLASSES", "4", "MODEL.NUM_CLASSES", "4",
+          "SYNTHETIC.TEST_CLIPS_PER_CLASS", "-1"], r"SYNTHETIC.TEST_CLIPS_PER_CLASS must be >= 0"),
+        (["SYNTHETIC.GENERATE", "True", "SYNTHETIC.NUM_CLASSES", "4", "MODEL.NUM_CLASSES", "4",
           "TRAIN.DATASET", "ava"], r"TRAIN.DATASET \(with SYNTHETIC.GENERATE True\) is 'ava'"),
         (["RESNET.TRANS_FUNC", "x3d_transform"], r"RESNET.TRANS_FUNC is 'x3d_transform'"),
         (["RESNET.TRANS_FUNC", "basic_transform", "RESNET.NUM_GROUPS", "32"],

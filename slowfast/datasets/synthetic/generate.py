@@ -5,7 +5,6 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict
 
 from slowfast.datasets.synthetic.frames import (
     generate_charades_style_dataset,
@@ -22,12 +21,13 @@ LAYOUTS = ("kinetics", "ssv2", "charades")
 
 def generator_record(options: SyntheticOptions, layout: str = "kinetics") -> dict:
     """What generator.json holds: the options, plus the layout when it is not the Kinetics one."""
-    return asdict(options) if layout == "kinetics" else {**asdict(options), "layout": layout}
+    record = options.record()
+    return record if layout == "kinetics" else {**record, "layout": layout}
 
 
-def generate_dataset(out_dir: str, options: SyntheticOptions, layout: str = "kinetics") -> None:
-    """Write the dataset in ``layout``: Kinetics videos + CSVs, or SSv2 / Charades frame
-    folders + lists."""
+def generate_dataset(out_dir: str, options: SyntheticOptions, layout: str = "kinetics", workers: int = 0) -> None:
+    """Write the dataset in ``layout``: Kinetics videos + CSVs (rendered and encoded by
+    ``workers`` processes, 0: this one), or SSv2 / Charades frame folders + lists."""
     writers = {
         "kinetics": generate_synthetic_dataset,
         "ssv2": generate_ssv2_style_dataset,
@@ -36,7 +36,10 @@ def generate_dataset(out_dir: str, options: SyntheticOptions, layout: str = "kin
     if layout not in writers:
         raise ValueError(f"synthetic layout must be one of {LAYOUTS}, got {layout!r}")
     started = time.perf_counter()
-    writers[layout](out_dir, options)
+    if layout == "kinetics":
+        generate_synthetic_dataset(out_dir, options, workers)
+    else:
+        writers[layout](out_dir, options)
     if layout != "kinetics":
         record = generator_record(options, layout)
         write_json_atomic(os.path.join(out_dir, "generator.json"), record)
@@ -44,7 +47,7 @@ def generate_dataset(out_dir: str, options: SyntheticOptions, layout: str = "kin
         logger.info("Synthetic %s-style dataset written to %s in %.1f s", layout, out_dir, seconds)
 
 
-def ensure_synthetic_dataset(data_dir: str, layout: str = "kinetics", **options) -> bool:
+def ensure_synthetic_dataset(data_dir: str, layout: str = "kinetics", workers: int = 0, **options) -> bool:
     """Generate the dataset into ``data_dir`` unless it already has a train.csv; True if generated.
 
     Safe when several processes call it at once: each writes a private folder, and the
@@ -66,7 +69,7 @@ def ensure_synthetic_dataset(data_dir: str, layout: str = "kinetics", **options)
     name = os.path.basename(os.path.abspath(data_dir))
     private = tempfile.mkdtemp(prefix=name + ".tmp-", dir=parent)
     try:
-        generate_dataset(private, requested, layout)
+        generate_dataset(private, requested, layout, workers)
         _move_into_place(private, data_dir)
     finally:
         shutil.rmtree(private, ignore_errors=True)

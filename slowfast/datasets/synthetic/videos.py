@@ -5,10 +5,11 @@ with lines ``videos/... <label>`` relative to ``out_dir`` (the Kinetics dataset 
 against the CSV's folder when DATA.PATH_PREFIX is empty), ``classes.json`` (name -> id) and
 ``generator.json`` (the options used). The same options give the same files.
 """
+import contextlib
 import logging
+import multiprocessing
 import os
 import time
-from dataclasses import asdict
 
 import numpy as np
 
@@ -40,29 +41,51 @@ def clip_rng(seed: int, split: str, class_id: int, clip_index: int) -> np.random
     return np.random.default_rng([seed, _SPLIT_SEEDS[split], class_id, clip_index])
 
 
-def generate_synthetic_dataset(out_dir: str, options: SyntheticOptions) -> None:
+def generate_synthetic_dataset(out_dir: str, options: SyntheticOptions, workers: int = 0) -> None:
     """Write all videos, CSVs and JSON files into ``out_dir`` (train.csv last: it marks
-    completion)."""
+    completion). ``workers`` processes render and encode the videos (0: this process); every
+    clip has its own generator, so the files are the same either way."""
     names = class_names(options.num_classes)
     started = time.perf_counter()
     splits = ("val", "test", "train")
-    total = sum(options.clips_in_split(split) * len(names) for split in splits)
-    with progress_bar(total, "synthetic videos") as bar:
-        for split in splits:
-            lines = []
-            for class_id, name in enumerate(names):
-                os.makedirs(os.path.join(out_dir, "videos", split, name), exist_ok=True)
-                for clip_index in range(options.clips_in_split(split)):
-                    relative = f"videos/{split}/{name}/{clip_index:04d}.mp4"
-                    rng = clip_rng(options.seed, split, class_id, clip_index)
-                    frames = render_clip(class_id, options.num_frames, options.size,
-                                         options.difficulty, rng)
-                    write_video(os.path.join(out_dir, relative), frames)
-                    lines.append(f"{relative} {class_id}\n")
-                    bar.update()
-            if split == "train":
-                classes = {name: i for i, name in enumerate(names)}
-                write_json_atomic(os.path.join(out_dir, "classes.json"), classes)
-                write_json_atomic(os.path.join(out_dir, "generator.json"), asdict(options))
-            write_text_atomic(os.path.join(out_dir, f"{split}.csv"), "".join(lines))
+    jobs = [
+        (out_dir, options, split, class_id, clip_index)
+        for split in splits
+        for class_id in range(len(names))
+        for clip_index in range(options.clips_in_split(split))
+    ]
+    for split in splits:
+        for name in names:
+            os.makedirs(os.path.join(out_dir, "videos", split, name), exist_ok=True)
+    lines: dict[str, list[str]] = {split: [] for split in splits}
+    with progress_bar(len(jobs), "synthetic videos") as bar, _mapper(workers) as mapper:
+        for (_, _, split, class_id, _), relative in zip(jobs, mapper(_write_clip, jobs)):
+            lines[split].append(f"{relative} {class_id}\n")
+            bar.update()
+    for split in splits:
+        if split == "train":
+            classes = {name: i for i, name in enumerate(names)}
+            write_json_atomic(os.path.join(out_dir, "classes.json"), classes)
+            write_json_atomic(os.path.join(out_dir, "generator.json"), options.record())
+        write_text_atomic(os.path.join(out_dir, f"{split}.csv"), "".join(lines[split]))
     logger.info("Synthetic dataset written to %s in %.1f s", out_dir, time.perf_counter() - started)
+
+
+def _write_clip(job: tuple) -> str:
+    """Render and encode one clip; returns its path relative to the dataset folder."""
+    out_dir, options, split, class_id, clip_index = job
+    relative = f"videos/{split}/{class_names(options.num_classes)[class_id]}/{clip_index:04d}.mp4"
+    frames = render_clip(class_id, options.num_frames, options.size, options.difficulty,
+                         clip_rng(options.seed, split, class_id, clip_index))
+    write_video(os.path.join(out_dir, relative), frames)
+    return relative
+
+
+@contextlib.contextmanager
+def _mapper(workers: int):
+    """An ordered, lazy map over ``workers`` forked processes (0: the built-in map)."""
+    if workers == 0:
+        yield map
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield lambda function, items: pool.imap(function, items, chunksize=4)

@@ -73,6 +73,26 @@ def test_same_seed_gives_the_same_dataset(tiny_dataset, tmp_path):
     np.testing.assert_array_equal(*first_frames)
 
 
+def test_worker_processes_write_the_same_files(tiny_dataset, tmp_path):
+    generate_synthetic_dataset(str(tmp_path), SyntheticOptions(**TINY), workers=2)
+    for name in ("train.csv", "val.csv", "test.csv", "classes.json", "generator.json"):
+        assert read(tmp_path / name) == read(os.path.join(tiny_dataset, name))
+    for line in read(tmp_path / "test.csv").splitlines():
+        video = line.split()[0]
+        with open(tmp_path / video, "rb") as ours, open(os.path.join(tiny_dataset, video), "rb") as serial:
+            assert ours.read() == serial.read()
+
+
+def test_test_clips_per_class_sizes_the_test_split_only(tmp_path):
+    options = SyntheticOptions(**{**TINY, "num_classes": 2, "test_clips_per_class": 3})
+    generate_synthetic_dataset(str(tmp_path), options)
+    counts = {split: len(read(tmp_path / f"{split}.csv").splitlines()) for split in ("train", "val", "test")}
+    assert counts == {"train": 2, "val": 4, "test": 6}
+    assert json.loads(read(tmp_path / "generator.json")) == {**TINY, "num_classes": 2, "test_clips_per_class": 3}
+    with pytest.raises(ValueError, match="test_clips_per_class >= 0"):
+        SyntheticOptions(test_clips_per_class=-1)
+
+
 def test_another_seed_gives_other_videos():
     clips = [render_clip(0, 4, 32, 1, np.random.default_rng(seed)) for seed in (0, 1)]
     assert not np.array_equal(*clips)
