@@ -171,23 +171,37 @@ def run_net_command(run_net: str, cfg_file: str, overrides: Sequence[str]) -> li
 
 def markdown_table(runs: Sequence[VariantRun], metric_name: str = "top-1") -> str:
     """The ablation as a Markdown table, a row per run: speedup and FLOP ratio against the baseline
-    run of the same seed, and efficiency = speedup / FLOP ratio (1.0: every FLOP saved became
-    time saved)."""
+    run of the same seed, efficiency = speedup / FLOP ratio (1.0: every FLOP saved became
+    time saved), and step efficiency, the same for the seconds of training steps alone (what is
+    left of the saving before data waits, evaluation and the run's fixed costs)."""
     lines = [f"| variant | wall-clock (s) | speedup | iterations | training GFLOPs | FLOP ratio | efficiency "
-             f"| data wait | peak RSS (MB) | test {metric_name} |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"| step efficiency | data wait | peak RSS (MB) | test {metric_name} |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
-        baseline = next((other for other in runs if other.name == "baseline" and other.seed == run.seed), None)
+        baseline = _baseline_of(run, runs)
         speedup = baseline.wall_clock_s / run.wall_clock_s if baseline and run.wall_clock_s > 0 else None
         flop_ratio = (baseline.train_gflops / run.train_gflops
                       if baseline and baseline.train_gflops and run.train_gflops else None)
         efficiency = speedup / flop_ratio if speedup and flop_ratio else None
+        step_s, base_step_s = _step_seconds(run), _step_seconds(baseline) if baseline else None
+        step_efficiency = base_step_s / step_s / flop_ratio if step_s and base_step_s and flop_ratio else None
         cells = [run.label, f"{run.wall_clock_s:.1f}", _fmt(speedup, "{:.2f}x"), _fmt(run.iterations, "{}"),
                  _fmt(run.train_gflops, "{:.4g}"), _fmt(flop_ratio, "{:.2f}x"), _fmt(efficiency, "{:.2f}"),
+                 _fmt(step_efficiency, "{:.2f}"),
                  _fmt(_data_wait_share(run.time_split), "{:.0%}"), f"{run.peak_rss_mb:.0f}",
                  _fmt(run.test_metric, "{:.2f}")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _baseline_of(run: VariantRun, runs: Sequence[VariantRun]) -> Optional[VariantRun]:
+    """The baseline run of ``run``'s seed."""
+    return next((other for other in runs if other.name == "baseline" and other.seed == run.seed), None)
+
+
+def _step_seconds(run: VariantRun) -> Optional[float]:
+    """Seconds of training steps over all stages; None without a time split."""
+    return sum(record["step_s"] for record in run.time_split) or None
 
 
 def seeds_table(runs: Sequence[VariantRun], metric_name: str = "top-1") -> str:
@@ -250,21 +264,30 @@ SPLIT_COLUMNS = ("step", "data", "compile", "val", "precise_bn", "checkpoint")
 
 def time_split_table(runs: Sequence[VariantRun]) -> str:
     """Where each variant's seconds went, per multigrid stage, next to the stage's predicted share
-    of the training FLOPs; then the run's setup (data preparation, building) and test."""
-    header = ["variant", "stage", "FLOP share", "time share", *(f"{c} s" for c in SPLIT_COLUMNS), "data wait"]
+    of the training FLOPs and its step seconds per GFLOP relative to the same seed's baseline
+    (above 1: the stage's shapes run slower per FLOP); then the run's setup (data preparation,
+    building) and test."""
+    header = ["variant", "stage", "FLOP share", "time share", *(f"{c} s" for c in SPLIT_COLUMNS), "data wait",
+              "step s/GFLOP vs baseline"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for run in runs:
         total_flops = sum(run.stage_gflops)
         total_s = run.wall_clock_s
+        baseline = _baseline_of(run, runs)
+        base_step_s = _step_seconds(baseline) if baseline else None
+        base_s_per_gflop = (base_step_s / sum(baseline.stage_gflops)
+                            if base_step_s and baseline.stage_gflops and sum(baseline.stage_gflops) else None)
         for record in run.time_split:
             stage = record["stage"]
             known = total_flops and stage < len(run.stage_gflops)
             flop_share = run.stage_gflops[stage] / total_flops if known else None
             trained = record["step_s"] + record["data_s"]
+            relative = (record["step_s"] / run.stage_gflops[stage] / base_s_per_gflop
+                        if known and run.stage_gflops[stage] and base_s_per_gflop else None)
             cells = [run.label, str(stage), _fmt(flop_share, "{:.0%}"),
                      _fmt(record["total_s"] / total_s if total_s else None, "{:.0%}"),
                      *(f"{record[f'{c}_s']:.1f}" for c in SPLIT_COLUMNS),
-                     _fmt(record["data_s"] / trained if trained else None, "{:.0%}")]
+                     _fmt(record["data_s"] / trained if trained else None, "{:.0%}"), _fmt(relative, "{:.2f}")]
             lines.append("| " + " | ".join(cells) + " |")
         if run.run_time:
             outside = {name: run.run_time.get(f"{name}_s", 0.0) for name in ("data_prep", "setup", "test")}

@@ -47,9 +47,9 @@ def test_markdown_table_gives_speedups_over_the_baseline_and_the_plot_is_a_png(t
     runs = [VariantRun("baseline", "b", 0, 100.0, 500.0, [(50.0, 40.0), (100.0, 60.0)], 61.0, 240, 1000.0),
             VariantRun("long_short", "l", 0, 40.0, 400.0, [(40.0, 62.0)], None, 300, 400.0)]
     table = ablation.markdown_table(runs).splitlines()
-    assert table[2] == "| baseline | 100.0 | 1.00x | 240 | 1000 | 1.00x | 1.00 | - | 500 | 61.00 |"
+    assert table[2] == "| baseline | 100.0 | 1.00x | 240 | 1000 | 1.00x | 1.00 | - | - | 500 | 61.00 |"
     # 2.5x sooner for 2.5x fewer FLOPs: efficiency 1.
-    assert table[3] == "| long_short | 40.0 | 2.50x | 300 | 400 | 2.50x | 1.00 | - | 400 | - |"
+    assert table[3] == "| long_short | 40.0 | 2.50x | 300 | 400 | 2.50x | 1.00 | - | - | 400 | - |"
     ablation.plot_curves(runs, str(tmp_path / "curve.png"))
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -74,11 +74,25 @@ def test_time_split_table_puts_each_stage_next_to_its_flop_share():
                      stage_gflops=[100.0, 300.0])
     rows = ablation.time_split_table([run]).splitlines()
     assert rows[0].startswith("| variant | stage | FLOP share | time share | step s | data s | compile s |")
-    assert rows[2] == "| long_short | 0 | 25% | 45% | 20.0 | 20.0 | 0.0 | 5.0 | 0.0 | 0.0 | 50% |"
-    assert rows[3] == "| long_short | 1 | 75% | 45% | 40.0 | 5.0 | 0.0 | 0.0 | 0.0 | 0.0 | 11% |"
+    assert rows[2] == "| long_short | 0 | 25% | 45% | 20.0 | 20.0 | 0.0 | 5.0 | 0.0 | 0.0 | 50% | - |"
+    assert rows[3] == "| long_short | 1 | 75% | 45% | 40.0 | 5.0 | 0.0 | 0.0 | 0.0 | 0.0 | 11% | - |"
     assert rows[4].startswith("| long_short | other |  | 10% | data_prep 0.5 s, setup 2.0 s, test 6.0 s, "
                               "start-up and exit 1.5 s |")
-    assert ablation.markdown_table([run]).splitlines()[2].split(" | ")[7] == "50%"  # the worst stage's data wait
+    assert ablation.markdown_table([run]).splitlines()[2].split(" | ")[8] == "50%"  # the worst stage's data wait
+
+
+def test_step_efficiency_and_each_stage_s_per_gflop_are_against_the_same_seed_baseline():
+    baseline = VariantRun("baseline", "b", 0, 130.0, 1.0, train_gflops=1000.0, time_split=[_split(0, 100.0, 10.0)],
+                          stage_gflops=[1000.0])
+    # The baseline steps at 0.1 s per GFLOP; the stages at 20 s and 40 s for 250 GFLOPs each.
+    run = VariantRun("long_short", "l", 0, 80.0, 1.0, train_gflops=500.0,
+                     time_split=[_split(0, 20.0, 1.0), _split(1, 40.0, 1.0)], stage_gflops=[250.0, 250.0])
+    cells = ablation.markdown_table([baseline, run]).splitlines()[3].split(" | ")
+    # 1.62x sooner for 2x fewer FLOPs: efficiency 0.81; steps 100 s against 60 s: 1.67x, 0.83.
+    assert cells[2:8] == ["1.62x", "-", "500", "2.00x", "0.81", "0.83"]
+    rows = ablation.time_split_table([baseline, run]).splitlines()
+    assert rows[2].endswith("| 9% | 1.00 |")
+    assert rows[3].endswith("| 5% | 0.80 |") and rows[4].endswith("| 2% | 1.60 |")
 
 
 def test_seeds_table_gives_means_spreads_and_the_standard_error_of_each_difference():
