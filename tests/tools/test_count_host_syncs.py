@@ -20,8 +20,8 @@ def test_cpu_dry_run_trains_and_reports_no_syncs(sync_tool, capsys, repo_root, s
             "DATA.PATH_TO_DATA_DIR", str(synthetic_dir), "OUTPUT_DIR", str(tmp_path / "out")]
     assert sync_tool.main(argv) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    # 4 classes x 8 training clips, batch 8: 4 iterations in the one epoch.
-    assert report == {"device": "cpu", "iterations": 4, "total_syncs": 0, "sites": []}
+    # 4 classes x 8 training clips, batch 4: 8 iterations in the one epoch.
+    assert report == {"device": "cpu", "iterations": 8, "total_syncs": 0, "sites": []}
     assert (tmp_path / "out" / "checkpoints" / "checkpoint_epoch_00001.pyth").exists()
 
 

@@ -47,7 +47,7 @@ def test_main_runs_each_variant_and_writes_table_json_and_plot(
     assert [c[c.index("OUTPUT_DIR") + 1] for c in commands] == [str(out / "baseline"), str(out / "long_short")]
     report = json.loads((out / "ablation.json").read_text())
     baseline, multigrid = report["runs"]
-    assert baseline["iterations"] == 2 * 4  # 2 epochs of 32 clips / batch 8
+    assert baseline["iterations"] == 2 * 8  # 2 epochs of 32 clips / batch 4
     assert multigrid["train_gflops"] < baseline["train_gflops"]
     assert "| long_short | 4.0 | 2.50x |" in (out / "ablation.md").read_text()
     assert (out / "val_vs_wallclock.png").stat().st_size > 0
