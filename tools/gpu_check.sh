@@ -6,7 +6,11 @@
 # 3. forward+backward step time and peak memory of SlowFast 8x8 R50 at three shapes of its
 #    multigrid schedule (first stage's smallest crop, a middle one, the full shape) at the
 #    schedule's per-GPU batch, fp32 vs bf16, contiguous vs channels_last_3d; each row is printed
-#    (stderr) as soon as it is measured. All 8 shapes x 4 variants take over 4 minutes on an H200.
+#    (stderr) as soon as it is measured. All 8 shapes x 4 variants take over 4 minutes on an H200;
+# 4. the same model's BN layers alone, grouped (as trained) against plain BatchNorm3d, at the
+#    8-GPU schedule's per-device batches (NUM_SHARDS 8), bf16 + channels_last_3d;
+# 5. the multigrid ablation (baseline twin against long + short) on the README's synthetic
+#    config on the GPU, whole runs, with the measured speedup against the FLOP ratio.
 # Each part has its own time limit, so one failing part does not hide the others' results.
 set -uo pipefail
 OUT_DIR=${1:-gpu_check}
@@ -43,3 +47,17 @@ timeout 300 python3 tools/benchmark.py model --cfg configs/Kinetics/SLOWFAST_8x8
     --shapes 8x112,16x158,32x224 --num-steps 3 --precisions fp32,bf16 --memory-formats contiguous,channels_last_3d \
     --save "$OUT_DIR/model_sf8x8_r50.json"
 echo "rc=$?"
+
+echo "== 4. SlowFast 8x8 R50 BN layers, grouped vs plain"
+timeout 150 python3 tools/benchmark.py model --cfg configs/Kinetics/SLOWFAST_8x8_R50_MG.yaml --device cuda --bn \
+    --shapes 8x112,16x158,16x224,32x224 --num-steps 5 --precisions bf16 --memory-formats channels_last_3d \
+    --save "$OUT_DIR/bn_sf8x8_r50.json" NUM_SHARDS 8
+echo "rc=$?"
+
+echo "== 5. ablation on the GPU: baseline vs long + short"
+timeout 420 python3 projects/multigrid/reproduce.py --cfg configs/Synthetic/SLOWFAST_R18_MG.yaml \
+    --variants baseline,long_short --output-dir "$OUT_DIR/ablation" NUM_GPUS 1 \
+    DATA.PATH_TO_DATA_DIR "$OUT_DIR/data_full" DATA_LOADER.NUM_WORKERS 8 DATA_LOADER.PIN_MEMORY True \
+    >"$OUT_DIR/ablation.log" 2>&1
+echo "rc=$?"
+tail -30 "$OUT_DIR/ablation.log"
