@@ -19,7 +19,9 @@ export PYTHONUNBUFFERED=1
 nvidia-smi -L
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(), 'cudnn', torch.backends.cudnn.version())"
 
+# A short schedule on a small dataset (320 training videos, batch 8).
 SMALL_MG=(--cfg configs/Synthetic/SLOWFAST_R18_MG.yaml SOLVER.MAX_EPOCH 6 SOLVER.STEPS "[0,4,5]"
+          SYNTHETIC.CLIPS_PER_CLASS 40 SYNTHETIC.TEST_CLIPS_PER_CLASS 0 TRAIN.BATCH_SIZE 8
           DATA.PATH_TO_DATA_DIR "$OUT_DIR/data" DATA_LOADER.NUM_WORKERS 8 DATA_LOADER.PIN_MEMORY True)
 
 # The tool logs the training on stdout; its report starts at the "training iterations" line.

@@ -27,7 +27,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--test-clips-per-class", type=int, default=_DEFAULTS.test_clips_per_class,
                         help="test videos per class (0: a quarter of --clips-per-class, at least 2)")
     parser.add_argument("--workers", type=int, default=0, help="processes that render and encode (0: this one)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.workers < 0:
+        parser.error(f"--workers must be >= 0, got {args.workers}")
+    return args
 
 
 @cli.one_line_errors(ValueError)

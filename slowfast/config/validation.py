@@ -155,6 +155,9 @@ def _check_synthetic(cfg: CfgNode) -> None:
     one_of(cfg.TRAIN.DATASET.lower(), SYNTHETIC_DATASETS, "TRAIN.DATASET (with SYNTHETIC.GENERATE True)")
     at_least(synthetic.CLIPS_PER_CLASS, 1, "SYNTHETIC.CLIPS_PER_CLASS")
     at_least(synthetic.TEST_CLIPS_PER_CLASS, 0, "SYNTHETIC.TEST_CLIPS_PER_CLASS")
+    require(synthetic.TEST_CLIPS_PER_CLASS == 0 or cfg.TRAIN.DATASET.lower() in ("kinetics", "synthetic"),
+            f"SYNTHETIC.TEST_CLIPS_PER_CLASS sizes the test split of the Kinetics layout only; TRAIN.DATASET "
+            f"{cfg.TRAIN.DATASET!r} has no test split of its own: set it to 0")
     at_least(synthetic.NUM_FRAMES, 2, "SYNTHETIC.NUM_FRAMES")
     require(synthetic.SIZE >= 16 and synthetic.SIZE % 2 == 0,
             f"SYNTHETIC.SIZE must be even and >= 16, got {synthetic.SIZE}")

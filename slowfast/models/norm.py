@@ -167,6 +167,7 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         unbiased_var = biased_var * (num_values / max(num_values - 1, 1))
         self._move_running_stats(mean, unbiased_var)
 
+    @torch.no_grad()
     def _move_running_stats(self, mean: torch.Tensor, unbiased_var: torch.Tensor) -> None:
         self.num_batches_tracked.add_(1)
         if self.momentum is None:  # cumulative moving average, as nn.BatchNorm

@@ -144,5 +144,5 @@ def test_training_keeps_k_checkpoints_and_refuses_a_changed_config(make_cfg):
     cfg = make_cfg(values)
     run(cfg)
     assert [p.name for p in ckpt.list_checkpoints(cfg.OUTPUT_DIR)] == ["checkpoint_epoch_00003.pyth"]
-    with pytest.raises(ckpt.CheckpointError, match="SOLVER.BASE_LR: checkpoint 0.025, now 0.5"):
+    with pytest.raises(ckpt.CheckpointError, match="SOLVER.BASE_LR: checkpoint 0.0125, now 0.5"):
         run(make_cfg({**values, "SOLVER.BASE_LR": 0.5}))

@@ -47,7 +47,7 @@ def test_broken_training_videos_are_skipped_and_broken_eval_videos_counted(
     make_cfg, read_stats, data_with_broken_videos
 ):
     folder, empty, text = data_with_broken_videos
-    cfg = make_cfg({**ONE_EPOCH, "DATA.PATH_TO_DATA_DIR": str(folder)})
+    cfg = make_cfg({**ONE_EPOCH, "DATA.PATH_TO_DATA_DIR": str(folder), "TEST.NUM_ENSEMBLE_VIEWS": 2})
     run(cfg)
 
     log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()

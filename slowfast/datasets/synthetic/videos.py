@@ -43,8 +43,9 @@ def clip_rng(seed: int, split: str, class_id: int, clip_index: int) -> np.random
 
 def generate_synthetic_dataset(out_dir: str, options: SyntheticOptions, workers: int = 0) -> None:
     """Write all videos, CSVs and JSON files into ``out_dir`` (train.csv last: it marks
-    completion). ``workers`` processes render and encode the videos (0: this process); every
-    clip has its own generator, so the files are the same either way."""
+    completion). ``workers`` processes render and encode the videos (0 or 1: this process; at
+    most one per usable CPU); every clip has its own generator, so the files are the same
+    either way."""
     names = class_names(options.num_classes)
     started = time.perf_counter()
     splits = ("val", "test", "train")
@@ -58,7 +59,8 @@ def generate_synthetic_dataset(out_dir: str, options: SyntheticOptions, workers:
         for name in names:
             os.makedirs(os.path.join(out_dir, "videos", split, name), exist_ok=True)
     lines: dict[str, list[str]] = {split: [] for split in splits}
-    with progress_bar(len(jobs), "synthetic videos") as bar, _mapper(workers) as mapper:
+    processes = min(workers, len(os.sched_getaffinity(0)), len(jobs))
+    with progress_bar(len(jobs), "synthetic videos") as bar, _mapper(processes) as mapper:
         for (_, _, split, class_id, _), relative in zip(jobs, mapper(_write_clip, jobs)):
             lines[split].append(f"{relative} {class_id}\n")
             bar.update()
@@ -83,8 +85,8 @@ def _write_clip(job: tuple) -> str:
 
 @contextlib.contextmanager
 def _mapper(workers: int):
-    """An ordered, lazy map over ``workers`` forked processes (0: the built-in map)."""
-    if workers == 0:
+    """An ordered, lazy map over ``workers`` forked processes (0 or 1: the built-in map)."""
+    if workers <= 1:
         yield map
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
