@@ -3,50 +3,63 @@
 # else on the machine. Raw outputs go to projects/multigrid/results/ (RESULTS to change).
 #   1. The bundled synthetic dataset generated, timed (the README's main command does this first).
 #   2. The ablation on the README's main config: baseline twin, long + short, long cycle, with
-#      SEEDS seeds (variants interleaved seed by seed; VARIANTS to change).
+#      SEEDS seeds (variants interleaved seed by seed; VARIANTS to change), and the schedule plot.
 #   3. SlowFast 8x8 R50 per-shape seconds per GFLOP and BN layers grouped vs plain (64-device
 #      batches: 1 clip at 32x224, as many FLOPs at every other shape), 7 interleaved rounds.
 #   4. The README's main command as a new user runs it: dataset generation included (into a
 #      folder of its own), timed from start to exit.
 #   5. The loader per clip shape on Kinetics-like files, ours and the simplest loader in one run.
+# STEPS="1 2 3" runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RESULTS=${RESULTS:-projects/multigrid/results}
 VARIANTS=${VARIANTS:-baseline,long_short,long_cycle}
 SEEDS=${SEEDS:-2}
+STEPS=${STEPS:-1 2 3 4 5}
 CFG=configs/Synthetic/SLOWFAST_R18_MG.yaml
 mkdir -p "$RESULTS"
 export PYTHONUNBUFFERED=1
+step() { [[ " $STEPS " == *" $1 "* ]]; }
 
-data_dir=$(python -c "from slowfast.config import load_config; print(load_config('$CFG', []).DATA.PATH_TO_DATA_DIR)")
-rm -rf "$data_dir"
-start=$(date +%s.%N)
-python -c "from slowfast.config import load_config; from slowfast.datasets.build import ensure_synthetic_data; \
+if step 1; then
+  data_dir=$(python -c "from slowfast.config import load_config; print(load_config('$CFG', []).DATA.PATH_TO_DATA_DIR)")
+  rm -rf "$data_dir"
+  start=$(date +%s.%N)
+  python -c "from slowfast.config import load_config; from slowfast.datasets.build import ensure_synthetic_data; \
 ensure_synthetic_data(load_config('$CFG', []))"
-end=$(date +%s.%N)
-echo "{\"config\": \"$CFG\", \"data_dir\": \"$data_dir\", \"generation_s\": $(echo "$end - $start" | bc)}" \
-  | tee "$RESULTS/synthetic_generation.json"
+  end=$(date +%s.%N)
+  echo "{\"config\": \"$CFG\", \"data_dir\": \"$data_dir\", \"generation_s\": $(echo "$end - $start" | bc)}" \
+    | tee "$RESULTS/synthetic_generation.json"
+fi
 
-python projects/multigrid/reproduce.py --cfg "$CFG" --variants "$VARIANTS" --seeds "$SEEDS" --rerun \
-  --output-dir output/measure_ablation
-cp output/measure_ablation/ablation.md "$RESULTS/synthetic_ablation.md"
-cp output/measure_ablation/ablation.json "$RESULTS/synthetic_ablation.json"
-cp output/measure_ablation/val_vs_wallclock.png "$RESULTS/synthetic_ablation.png"
-python tools/show_schedule.py --cfg "$CFG" --plot "$RESULTS/synthetic_schedule.png" > "$RESULTS/synthetic_schedule.txt"
+if step 2; then
+  python projects/multigrid/reproduce.py --cfg "$CFG" --variants "$VARIANTS" --seeds "$SEEDS" --rerun \
+    --output-dir output/measure_ablation
+  cp output/measure_ablation/ablation.md "$RESULTS/synthetic_ablation.md"
+  cp output/measure_ablation/ablation.json "$RESULTS/synthetic_ablation.json"
+  cp output/measure_ablation/val_vs_wallclock.png "$RESULTS/synthetic_ablation.png"
+  python tools/show_schedule.py --cfg "$CFG" --plot "$RESULTS/synthetic_schedule.png" > "$RESULTS/synthetic_schedule.txt"
+fi
 
-python tools/benchmark.py model --cfg configs/Kinetics/SLOWFAST_8x8_R50_MG.yaml --device cpu --bn \
-  --num-steps 7 --save "$RESULTS/cpu_model_r50.json" NUM_SHARDS 8 2>/dev/null | tee "$RESULTS/cpu_model_r50.txt"
+if step 3; then
+  python tools/benchmark.py model --cfg configs/Kinetics/SLOWFAST_8x8_R50_MG.yaml --device cpu --bn \
+    --num-steps 7 --save "$RESULTS/cpu_model_r50.json" NUM_SHARDS 8 2>/dev/null | tee "$RESULTS/cpu_model_r50.txt"
+fi
 
-main_out=output/measure_main_command
-rm -rf "$main_out" output/measure_main_data
-start=$(date +%s.%N)
-python tools/run_net.py --cfg "$CFG" DATA.PATH_TO_DATA_DIR output/measure_main_data OUTPUT_DIR "$main_out" \
-  > /dev/null 2>&1
-end=$(date +%s.%N)
-grep -h "json_stats" "$main_out/stdout.log" | sed 's/.*json_stats: //' > "$RESULTS/main_command.jsonl"
-echo "{\"command\": \"python tools/run_net.py --cfg $CFG\", \"wall_clock_s\": $(echo "$end - $start" | bc)}" \
-  | tee "$RESULTS/main_command_wall_clock.json"
+if step 4; then
+  main_out=output/measure_main_command
+  rm -rf "$main_out" output/measure_main_data
+  start=$(date +%s.%N)
+  python tools/run_net.py --cfg "$CFG" DATA.PATH_TO_DATA_DIR output/measure_main_data OUTPUT_DIR "$main_out" \
+    > /dev/null 2>&1
+  end=$(date +%s.%N)
+  grep -h "json_stats" "$main_out/stdout.log" | sed 's/.*json_stats: //' > "$RESULTS/main_command.jsonl"
+  echo "{\"command\": \"python tools/run_net.py --cfg $CFG\", \"wall_clock_s\": $(echo "$end - $start" | bc)}" \
+    | tee "$RESULTS/main_command_wall_clock.json"
+fi
 
-python tools/benchmark.py data --cfg configs/Kinetics/SLOWFAST_8x8_R50_MG.yaml \
-  --write-kinetics-like output/measure_kinetics_like --workers 0,2 --batch-size 8 \
-  --save "$RESULTS/cpu_loader.json" 2>/dev/null | tee "$RESULTS/cpu_loader.txt"
+if step 5; then
+  python tools/benchmark.py data --cfg configs/Kinetics/SLOWFAST_8x8_R50_MG.yaml \
+    --write-kinetics-like output/measure_kinetics_like --workers 0,2 --batch-size 8 \
+    --save "$RESULTS/cpu_loader.json" 2>/dev/null | tee "$RESULTS/cpu_loader.txt"
+fi
