@@ -315,7 +315,7 @@ def plot_curves(runs: Sequence[VariantRun], path: str, metric_name: str = "top-1
     for run in runs:
         if run.val_curve:
             seconds, values = zip(*run.val_curve)
-            axes.plot([s / 60.0 for s in seconds], values, marker="o", label=run.name)
+            axes.plot([s / 60.0 for s in seconds], values, marker="o", label=run.label)
     axes.set_xlabel("wall-clock (minutes)")
     axes.set_ylabel(f"validation {metric_name} (%)")
     axes.legend()
