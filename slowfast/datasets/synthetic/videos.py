@@ -59,7 +59,8 @@ def generate_synthetic_dataset(out_dir: str, options: SyntheticOptions, workers:
         for name in names:
             os.makedirs(os.path.join(out_dir, "videos", split, name), exist_ok=True)
     lines: dict[str, list[str]] = {split: [] for split in splits}
-    processes = min(workers, len(os.sched_getaffinity(0)), len(jobs))
+    usable_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    processes = min(workers, usable_cpus, len(jobs))
     with progress_bar(len(jobs), "synthetic videos") as bar, _mapper(processes) as mapper:
         for (_, _, split, class_id, _), relative in zip(jobs, mapper(_write_clip, jobs)):
             lines[split].append(f"{relative} {class_id}\n")
