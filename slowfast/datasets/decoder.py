@@ -206,8 +206,9 @@ def _decode_without_metadata(path, container, stream, fps, choose_indices) -> np
 
 def _to_array(path: str, frames: list) -> np.ndarray:
     """Convert frames to one uint8 RGB array, converting each distinct frame once."""
-    # One reformatter per clip: the same pixels as ``frame.to_ndarray(format="rgb24")``, which
-    # in PyAV 18 costs about 30x more per small frame (measured 6.6 ms against 0.2 ms at 64x64).
+    # One reformatter per clip: the same pixels as ``frame.to_ndarray(format="rgb24")`` per frame,
+    # which made decoding a split into memory with 2 processes about 2.8x slower (PyAV 18, 64x64;
+    # projects/multigrid/results/design/fill_conversion.txt).
     reformatter = VideoReformatter()
 
     def rgb(frame) -> np.ndarray:
