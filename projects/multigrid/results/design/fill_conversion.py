@@ -3,6 +3,7 @@ decoder's RGB conversion as it is and with the former ``frame.to_ndarray(format=
 
 python projects/multigrid/results/design/fill_conversion.py CSV [ROUNDS]
 """
+import os
 import sys
 import time
 
@@ -17,17 +18,18 @@ def former_to_array(path: str, frames: list) -> np.ndarray:
 
 
 def main(csv: str, rounds: int) -> None:
-    import os
     root = os.path.dirname(csv)
     with open(csv) as handle:
         paths = [os.path.join(root, line.split()[0]) for line in handle if line.strip()]
     current = decoder._to_array
     for round_index in range(rounds):
-        for name, convert in (("one VideoReformatter per clip", current), ("to_ndarray(format='rgb24')", former_to_array)):
+        variants = (("one VideoReformatter per clip", current), ("to_ndarray(format='rgb24')", former_to_array))
+        for name, convert in variants:
             decoder._to_array = convert
             start = time.perf_counter()
             DecodedVideoCache.fill(paths, 2**33, 2, csv)
-            print(f"round {round_index}: {name}: {time.perf_counter() - start:.1f} s for {len(paths)} videos", flush=True)
+            seconds = time.perf_counter() - start
+            print(f"round {round_index}: {name}: {seconds:.1f} s for {len(paths)} videos", flush=True)
     decoder._to_array = current
 
 

@@ -34,7 +34,8 @@ def main(paths: list[str]) -> None:
             convert()
             times[name].append((time.perf_counter() - start) / len(frames))
     a, b = (convert() for convert in ways.values())
-    print(f"PyAV {av.__version__}, {len(frames)} frames of {frames[0].width}x{frames[0].height} {frames[0].format.name}")
+    first = frames[0]
+    print(f"PyAV {av.__version__}, {len(frames)} frames of {first.width}x{first.height} {first.format.name}")
     for name, values in times.items():
         print(f"{name}: {statistics.median(values) * 1e3:.3f} ms per frame (median of 5 rounds)")
     print("same pixels:", all(np.array_equal(x, y) for x, y in zip(a, b)))
