@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Run the multigrid ablation on one config: baseline, long cycle, short cycle, long+short.
 
-python projects/multigrid/reproduce.py --cfg FILE [--output-dir DIR] [--variants a,b] [--seeds N] [--rerun]
-                                      [KEY VALUE ...]
+python projects/multigrid/reproduce.py --cfg FILE [--output-dir DIR] [--variants a,b] [--seeds N]
+                                      [--first-seed K] [--rerun] [KEY VALUE ...]
 
 Each variant trains to completion (tools/run_net.py, OUTPUT_DIR = DIR/<variant>) with the
 config's SOLVER.MAX_EPOCH and MULTIGRID.EPOCH_FACTOR; a synthetic dataset is generated first,
@@ -15,7 +15,9 @@ reused, so an interrupted ablation continues where it stopped; any other earlier
 variant is renamed aside (never resumed, which would time only the rest of the run).
 --seeds N repeats every variant with RNG_SEED, RNG_SEED + 1, ... (DIR/<variant>_seed<S>), seed
 by seed, and adds a table of means, spreads and each variant's difference to the baseline with
-its standard error (from the seeds, and from the test set's size).
+its standard error (from the seeds, and from the test set's size). --first-seed K starts at
+RNG_SEED + K, so more seeds can be added later to the same DIR: a second run with --seeds K + N
+and no --first-seed reuses them all and tables every seed.
 """
 import argparse
 import json
@@ -45,8 +47,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="train every variant again, even one whose completed run with the same command is in DIR")
     parser.add_argument("--seeds", type=int, default=1,
                         help="runs of every variant, RNG_SEED + 0..N-1 (default 1: the config's seed)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="offset of the first seed from RNG_SEED (default 0); with it, DIR/<variant>_seed<S> "
+                             "even for one seed")
     args = parser.parse_intermixed_args(argv)
     cli.at_least_one(parser, args, "seeds")
+    if args.first_seed < 0:
+        parser.error(f"--first-seed must be 0 or more, got {args.first_seed}")
     args.variants = [name for name in args.variants.split(",") if name]
     unknown = [name for name in args.variants if name not in ablation.VARIANTS]
     if unknown or not args.variants:
@@ -69,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     # One seed keeps the config's RNG_SEED and DIR/<variant>; several interleave the variants
     # seed by seed, so machine noise hits them alike.
-    seeds = [None] if args.seeds == 1 else [cfg.RNG_SEED + k for k in range(args.seeds)]
+    seeds = ([None] if args.seeds == 1 and args.first_seed == 0
+             else [cfg.RNG_SEED + args.first_seed + k for k in range(args.seeds)])
     for seed, name in ((seed, name) for seed in seeds for name in args.variants):
         variant = ablation.variant_overrides(name, output_dir, seed)
         command = ablation.run_net_command(RUN_NET, args.cfg_file, list(args.overrides) + variant)

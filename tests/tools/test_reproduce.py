@@ -115,3 +115,18 @@ def test_seeds_repeat_every_variant_seed_by_seed_in_folders_of_their_own(reprodu
     assert [run["seed"] for run in json.loads((out / "ablation.json").read_text())["runs"]] == [0, 0, 1, 1]
     with pytest.raises(SystemExit):
         reproduce.parse_args(["--cfg", "x.yaml", "--seeds", "0"])
+
+    # More seeds later: --first-seed 2 trains only seeds 2 and 3; --seeds 4 then reuses all and tables them.
+    argv = ["--cfg", str(repo_root / "configs/Synthetic/SLOWFAST_R18_MG.yaml"), "--output-dir", str(out),
+            "--variants", "baseline,long_short", *TINY, "DATA.PATH_TO_DATA_DIR", str(synthetic_dir)]
+    assert reproduce.main(argv + ["--seeds", "2", "--first-seed", "2"]) == 0
+    assert trained[4:] == [("baseline", 2, "baseline_seed2"), ("long_short", 2, "long_short_seed2"),
+                           ("baseline", 3, "baseline_seed3"), ("long_short", 3, "long_short_seed3")]
+    assert reproduce.main(argv + ["--seeds", "4"]) == 0 and len(trained) == 8
+    assert "Over 4 seeds:" in (out / "ablation.md").read_text()
+    assert [run["seed"] for run in json.loads((out / "ablation.json").read_text())["runs"]] == [0, 0, 1, 1, 2, 2,
+                                                                                                 3, 3]
+    assert reproduce.main(argv + ["--first-seed", "4"]) == 0 and trained[8:] == [("baseline", 4, "baseline_seed4"),
+                                                                                 ("long_short", 4, "long_short_seed4")]
+    with pytest.raises(SystemExit):
+        reproduce.parse_args(["--cfg", "x.yaml", "--first-seed", "-1"])
