@@ -2,7 +2,7 @@
 
 Single-field checks live in ``checks.py`` (shared with the builders); the schedule's keys
 (SOLVER, MULTIGRID, periods, jitter) are checked by building the schedule, and the
-architectures come from the model registry.
+architectures, depths and residual transforms come from the models.
 """
 from fvcore.common.config import CfgNode
 
@@ -16,11 +16,9 @@ from slowfast.utils.checks import (
     require,
 )
 
-DEPTHS = (18, 50, 101)
 LOSSES = ("cross_entropy", "bce_logit")
 ENSEMBLE_METHODS = ("sum", "max")
 HEAD_ACTS = ("softmax", "sigmoid")
-TRANS_FUNCS = ("bottleneck_transform", "basic_transform", "plain_basic_transform")
 NONLOCAL_INSTANTIATIONS = ("dot_product", "softmax")
 # TRAIN.DATASET values whose layout SYNTHETIC.GENERATE can write.
 SYNTHETIC_DATASETS = ("kinetics", "synthetic", "ssv2", "charades")
@@ -42,8 +40,17 @@ def _architectures() -> dict[str, tuple[str, int]]:
     return architectures()
 
 
+def _model_choices() -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """RESNET.DEPTH and RESNET.TRANS_FUNC values the models build."""
+    from slowfast.models.build import TRANS_FUNCS
+    from slowfast.models.video_model import STAGE_DEPTHS
+
+    return tuple(STAGE_DEPTHS), tuple(TRANS_FUNCS)
+
+
 def _check_model(cfg: CfgNode) -> None:
     archs = _architectures()
+    depths, trans_funcs = _model_choices()
     one_of(cfg.MODEL.ARCH, archs, "MODEL.ARCH")
     one_of(cfg.MODEL.MODEL_NAME, {name for name, _ in archs.values()}, "MODEL.MODEL_NAME")
     model_name, pathways = archs[cfg.MODEL.ARCH]
@@ -52,8 +59,8 @@ def _check_model(cfg: CfgNode) -> None:
         f"MODEL.ARCH {cfg.MODEL.ARCH!r} does not go with MODEL.MODEL_NAME "
         f"{cfg.MODEL.MODEL_NAME!r}; use MODEL_NAME {model_name}",
     )
-    one_of(cfg.RESNET.DEPTH, DEPTHS, "RESNET.DEPTH")
-    one_of(cfg.RESNET.TRANS_FUNC, TRANS_FUNCS, "RESNET.TRANS_FUNC")
+    one_of(cfg.RESNET.DEPTH, depths, "RESNET.DEPTH")
+    one_of(cfg.RESNET.TRANS_FUNC, trans_funcs, "RESNET.TRANS_FUNC")
     require(cfg.RESNET.TRANS_FUNC == "bottleneck_transform" or cfg.RESNET.NUM_GROUPS == 1,
             f"RESNET.NUM_GROUPS {cfg.RESNET.NUM_GROUPS} needs RESNET.TRANS_FUNC bottleneck_transform; "
             f"{cfg.RESNET.TRANS_FUNC} blocks take 1")

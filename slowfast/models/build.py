@@ -29,7 +29,7 @@ MODEL_ARCHS: dict[str, tuple[tuple[str, ...], int]] = {}
 # RESNET.TRANS_FUNC -> residual transform, whatever RESNET.DEPTH (as in PySlowFast).
 # "basic_transform" builds PySlowFast's basic-block network (R50 stage widths), so its checkpoints
 # load; "plain_basic_transform" (ours) the same blocks at plain ResNet-18 widths, far cheaper.
-_TRANSFORMS = {
+TRANS_FUNCS = {
     "bottleneck_transform": "bottleneck",
     "basic_transform": "basic",
     "plain_basic_transform": "plain_basic",
@@ -100,11 +100,11 @@ def norm_factory(cfg: CfgNode) -> NormFactory:
 def resnet_options(cfg: CfgNode) -> ResNetOptions:
     """Backbone options from the RESNET and NONLOCAL keys."""
     depth = cfg.RESNET.DEPTH
-    if cfg.RESNET.TRANS_FUNC not in _TRANSFORMS:
+    if cfg.RESNET.TRANS_FUNC not in TRANS_FUNCS:
         raise ValueError(
-            f"RESNET.TRANS_FUNC {cfg.RESNET.TRANS_FUNC!r} is not one of {list(_TRANSFORMS)}"
+            f"RESNET.TRANS_FUNC {cfg.RESNET.TRANS_FUNC!r} is not one of {list(TRANS_FUNCS)}"
         )
-    transform = _TRANSFORMS[cfg.RESNET.TRANS_FUNC]
+    transform = TRANS_FUNCS[cfg.RESNET.TRANS_FUNC]
     if transform != "bottleneck" and cfg.RESNET.NUM_GROUPS != 1:
         raise ValueError(
             f"RESNET.NUM_GROUPS {cfg.RESNET.NUM_GROUPS} needs bottleneck blocks; "
@@ -157,10 +157,9 @@ def _to_tuple(value: Any) -> Any:
 
 
 def _input_channels(cfg: CfgNode, num_pathways: int) -> list[int]:
-    """``DATA.INPUT_CHANNEL_NUM`` for the model's pathways (extra entries are ignored)."""
+    """``DATA.INPUT_CHANNEL_NUM`` for the model's pathways, one entry each as in PySlowFast
+    (extra entries are ignored)."""
     channels = list(cfg.DATA.INPUT_CHANNEL_NUM)
-    if len(channels) == 1:
-        channels = channels * num_pathways
     if len(channels) < num_pathways:
         raise ValueError(
             f"DATA.INPUT_CHANNEL_NUM {cfg.DATA.INPUT_CHANNEL_NUM} needs one entry per pathway "

@@ -93,23 +93,21 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         strided_groups = strided_clips // self.group_size
         # One split, not two slices: a slice's backward fills a full-size zero gradient.
         heads = [x] if strided_clips == batch else x.split([strided_clips, batch - strided_clips])
-        parts = [_normalise_strided_groups(heads[0], strided_groups, self.weight, self.bias, self.eps)]
+        y, stats = _normalise_strided_groups(heads[0], strided_groups, self.weight, self.bias, self.eps)
         if strided_clips < batch:
-            parts.append(_normalise_strided_groups(heads[1], 1, self.weight, self.bias, self.eps))
-        y = parts[0][0] if len(parts) == 1 else torch.cat([part[0] for part in parts])
+            tail, tail_stats = _normalise_strided_groups(heads[1], 1, self.weight, self.bias, self.eps)
+            y, stats = torch.cat([y, tail]), torch.cat([stats, tail_stats], dim=1)
         if self.track_running_stats:
             values_per_clip = math.prod(x.shape[2:])
             if strided_clips == batch:
-                self._update_running_stats_equal_groups(parts[0][1], parts[0][2], self.group_size * values_per_clip)
+                self._update_running_stats_equal_groups(stats, self.group_size * values_per_clip)
             else:
                 # Filled on the device: a tensor built from a Python list would be a host copy.
-                sizes = torch.full((num_groups,), self.group_size, dtype=self.running_mean.dtype, device=x.device)
+                sizes = torch.full((num_groups,), self.group_size, dtype=stats.dtype, device=x.device)
                 sizes[-1] = batch - strided_clips
-                group_mean = torch.cat([part[1] for part in parts])
                 # The kernel records unbiased variances; the aggregate needs the biased ones.
                 values = sizes[:, None] * values_per_clip
-                group_var = torch.cat([part[2] for part in parts]) * (values - 1) / values
-                self._update_running_stats(group_mean, group_var, sizes, batch * values_per_clip)
+                self._update_running_stats(stats[0], stats[1] * (values - 1) / values, sizes, batch * values_per_clip)
         if x.is_contiguous(memory_format=torch.channels_last_3d) and not x.is_contiguous():
             y = y.contiguous(memory_format=torch.channels_last_3d)
         return y
@@ -140,16 +138,17 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
             self._update_running_stats(mean.detach()[None], var.detach()[None], torch.ones(1, device=x.device), total)
         return y.to(x.dtype)
 
-    @torch.no_grad()
-    def _update_running_stats_equal_groups(
-        self, group_mean: torch.Tensor, group_unbiased_var: torch.Tensor, values_per_group: int
-    ) -> None:
-        """``_update_running_stats`` for groups of one size, in a few vector ops (it runs in every BN layer)."""
-        num_values = values_per_group * group_mean.shape[0]
-        between, mean = torch.var_mean(group_mean, dim=0, correction=0)
-        within = group_unbiased_var.mean(dim=0).mul_((values_per_group - 1) / values_per_group)
-        unbiased_var = within.add_(between).mul_(num_values / max(num_values - 1, 1))
-        self._move_running_stats(mean, unbiased_var)
+    def _update_running_stats_equal_groups(self, stats: torch.Tensor, values_per_group: int) -> None:
+        """``_update_running_stats`` for groups of one size, from the kernel's [2, G, C] means and
+        unbiased variances. It runs in every BN layer at every step, so it is written for few,
+        cheap ops: the statistics never require grad, and it avoids ``torch.var_mean`` over the
+        group dimension, which costs about 0.5 ms at 2,048 channels on a CPU."""
+        num_values = values_per_group * stats.shape[1]
+        centre = stats.mean(dim=1)  # the mean, and the mean within-group unbiased variance
+        between = torch.sub(stats[0], centre[0]).square_().mean(dim=0)
+        # Law of total variance (biased), then the unbiased correction over the union.
+        biased_var = between.add_(centre[1], alpha=(values_per_group - 1) / values_per_group)
+        self._move_running_stats(centre[0], biased_var.mul_(num_values / max(num_values - 1, 1)))
 
     @torch.no_grad()
     def _update_running_stats(
@@ -167,35 +166,35 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         unbiased_var = biased_var * (num_values / max(num_values - 1, 1))
         self._move_running_stats(mean, unbiased_var)
 
-    @torch.no_grad()
     def _move_running_stats(self, mean: torch.Tensor, unbiased_var: torch.Tensor) -> None:
+        """Move the running stats towards ``mean`` and ``unbiased_var``, which require no grad."""
         self.num_batches_tracked.add_(1)
         if self.momentum is None:  # cumulative moving average, as nn.BatchNorm
             factor = 1.0 / float(self.num_batches_tracked)
         else:
             factor = self.momentum
-        self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
-        self.running_var.lerp_(unbiased_var.to(self.running_var.dtype), factor)
+        if mean.dtype != self.running_mean.dtype:
+            mean, unbiased_var = mean.to(self.running_mean.dtype), unbiased_var.to(self.running_var.dtype)
+        torch._foreach_lerp_([self.running_mean, self.running_var], [mean, unbiased_var], factor)
 
 
 def _normalise_strided_groups(
     x: torch.Tensor, num_groups: int, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Batch-norm clip ``i`` of ``x`` with the statistics of the clips ``j`` where
-    ``j % num_groups == i % num_groups``; returns the output and each group's [G, C] mean and
-    unbiased variance (at least float32, as the kernel keeps them)."""
+    ``j % num_groups == i % num_groups``; returns the output and a [2, G, C] tensor of each
+    group's mean and unbiased variance (at least float32, as the kernel keeps them)."""
     batch, channels = x.shape[:2]
-    stats_dtype = torch.promote_types(x.dtype, torch.float32)
-    # Momentum 1 makes the kernel write the groups' statistics into these (one allocation for both).
-    group_mean, group_var = torch.zeros(2, num_groups * channels, dtype=stats_dtype, device=x.device)
+    # Momentum 1 makes the kernel write the groups' statistics into these rows.
+    stats = torch.zeros(2, num_groups * channels, dtype=torch.promote_types(x.dtype, torch.float32), device=x.device)
     folded = x.reshape(batch // num_groups, num_groups * channels, *x.shape[2:])
     y = F.batch_norm(
-        folded, group_mean, group_var,
+        folded, stats[0], stats[1],
         None if weight is None else weight.repeat(num_groups),
         None if bias is None else bias.repeat(num_groups),
         training=True, momentum=1.0, eps=eps,
     )
-    return y.reshape(x.shape), group_mean.view(num_groups, channels), group_var.view(num_groups, channels)
+    return y.reshape(x.shape), stats.view(2, num_groups, channels)
 
 
 def _warn_small_batch(batch: int, group_size: int) -> None:

@@ -65,6 +65,13 @@ def test_single_entries_serve_both_pathways(make_tiny_cfg):
     assert model.s5.pathway1_res0.branch2.a.stride == (1, 1, 1)
 
 
+def test_one_input_channel_entry_is_refused_for_two_pathways_as_the_config_check_does(make_tiny_cfg):
+    cfg = make_tiny_cfg("slowfast", 18)
+    cfg.DATA.INPUT_CHANNEL_NUM = [3]
+    with pytest.raises(ValueError, match=r"DATA.INPUT_CHANNEL_NUM \[3\] needs one entry per pathway \(2\)"):
+        build_model(cfg)
+
+
 def test_depth_18_uses_basic_blocks_of_standard_widths(make_tiny_cfg):
     model = build_model(make_tiny_cfg("c2d", 18, width=8))
     assert model.s2.pathway0_res0.branch2.a.weight.shape == (8, 8, 1, 3, 3)
