@@ -1,0 +1,88 @@
+"""Grouped BN before and after the running-stat rewrite, in one process: forward + backward of
+every BN layer a config's model runs at one schedule shape, as plain BatchNorm3d, the grouped
+layer of an earlier commit (norm.py read from git) and the grouped layer of this checkout;
+variants interleaved, medians of ROUNDS rounds.
+
+python projects/multigrid/results/design/bn_before_after.py CFG BATCH FRAMES CROP ROUNDS [COMMIT]
+"""
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+
+import torch
+import torch.nn as nn
+
+_CHECKOUT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+sys.path.insert(0, _CHECKOUT)
+
+from slowfast.config import load_config  # noqa: E402
+from slowfast.models import build_model  # noqa: E402
+from slowfast.models.norm import GroupedBatchNorm3d  # noqa: E402
+
+
+def old_module(commit: str):
+    source = subprocess.run(["git", "-C", _CHECKOUT, "show", f"{commit}:slowfast/models/norm.py"],
+                            check=True, capture_output=True, text=True).stdout
+    path = os.path.join(tempfile.mkdtemp(), "norm_old.py")
+    with open(path, "w") as handle:
+        handle.write(source)
+    spec = importlib.util.spec_from_file_location("norm_old", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.GroupedBatchNorm3d
+
+
+def main() -> None:
+    cfg_file, batch, frames, crop, rounds = sys.argv[1], *map(int, sys.argv[2:6])
+    commit = sys.argv[6] if len(sys.argv) > 6 else "9c7ba38"
+    cfg = load_config(cfg_file, [])
+    model = build_model(cfg).train()
+    seen = Counter()
+    hooks = [layer.register_forward_pre_hook(lambda m, a: seen.update([(tuple(a[0].shape), m.group_size)]))
+             for layer in model.modules() if isinstance(layer, GroupedBatchNorm3d)]
+    slow = frames // cfg.SLOWFAST.ALPHA if cfg.MODEL.ARCH == "slowfast" else frames
+    inputs = [torch.randn(batch, 3, slow, crop, crop)]
+    if cfg.MODEL.ARCH == "slowfast":
+        inputs.append(torch.randn(batch, 3, frames, crop, crop))
+    model(inputs)
+    for hook in hooks:
+        hook.remove()
+    before = old_module(commit)
+    layers = []
+    for (shape, group_size), count in seen.items():
+        x = torch.randn(shape).requires_grad_()
+        layers.append((x, count, {"plain": nn.BatchNorm3d(shape[1]).train(),
+                                  f"grouped {commit}": before(shape[1], group_size=group_size).train(),
+                                  "grouped now": GroupedBatchNorm3d(shape[1], group_size=group_size).train()}))
+
+    def run(name: str) -> None:
+        for x, count, modules in layers:
+            for _ in range(count):
+                y = modules[name](x)
+                y.backward(torch.ones_like(y))
+                x.grad = None
+
+    names = list(layers[0][2])
+    times = {name: [] for name in names}
+    for name in names:
+        run(name)
+    for _ in range(rounds):
+        for name in names:
+            start = time.perf_counter()
+            run(name)
+            times[name].append(time.perf_counter() - start)
+    print(f"{cfg_file}: {sum(seen.values())} BN calls at {frames}x{crop}, batch {batch}; "
+          f"fwd + bwd, medians of {rounds} interleaved rounds")
+    plain = statistics.median(times["plain"])
+    for name in names:
+        median = statistics.median(times[name])
+        print(f"{name:24s} {median * 1e3:9.2f} ms  {median / plain:5.2f}x plain")
+
+
+if __name__ == "__main__":
+    main()
