@@ -1,0 +1,87 @@
+"""Where the grouped BN's time goes: forward + backward of every BN layer a config's model runs
+at one schedule shape, as plain BatchNorm3d, as the grouped layer, as the grouped layer's kernel
+call without the running-stat update, as the folded F.batch_norm alone (no weight, bias or
+running stats) and as plain F.batch_norm alone; variants interleaved, medians of ROUNDS rounds.
+
+python projects/multigrid/results/design/bn_parts.py CFG BATCH FRAMES CROP ROUNDS
+"""
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")))
+
+from slowfast.config import load_config  # noqa: E402
+from slowfast.models import build_model  # noqa: E402
+from slowfast.models.norm import GroupedBatchNorm3d, _normalise_strided_groups  # noqa: E402
+
+
+def plain_module(x, grouped, plain):
+    return plain(x)
+
+
+def grouped_module(x, grouped, plain):
+    return grouped(x)
+
+
+def kernel_call_without_running_stats(x, grouped, plain):
+    num_groups = x.shape[0] // grouped.group_size
+    return _normalise_strided_groups(x, num_groups, grouped.weight, grouped.bias, grouped.eps)[0]
+
+
+def folded_kernel_only(x, grouped, plain):
+    num_groups = x.shape[0] // grouped.group_size
+    folded = x.reshape(grouped.group_size, num_groups * x.shape[1], *x.shape[2:])
+    return F.batch_norm(folded, None, None, None, None, True, 0.0, 1e-5).reshape(x.shape)
+
+
+def plain_kernel_only(x, grouped, plain):
+    return F.batch_norm(x, None, None, None, None, True, 0.0, 1e-5)
+
+
+def main() -> None:
+    cfg_file, batch, frames, crop, rounds = sys.argv[1], *map(int, sys.argv[2:6])
+    cfg = load_config(cfg_file, [])
+    model = build_model(cfg).train()
+    seen = Counter()
+    hooks = [layer.register_forward_pre_hook(lambda m, a: seen.update([(tuple(a[0].shape), m.group_size)]))
+             for layer in model.modules() if isinstance(layer, GroupedBatchNorm3d)]
+    model([torch.randn(batch, 3, frames // cfg.SLOWFAST.ALPHA, crop, crop), torch.randn(batch, 3, frames, crop, crop)])
+    for hook in hooks:
+        hook.remove()
+    layers = [(torch.randn(shape).requires_grad_(), GroupedBatchNorm3d(shape[1], group_size=group_size).train(),
+               nn.BatchNorm3d(shape[1]).train(), count) for (shape, group_size), count in seen.items()]
+
+    def run(variant):
+        for x, grouped, plain, count in layers:
+            for _ in range(count):
+                y = variant(x, grouped, plain)
+                y.backward(torch.ones_like(y))
+                x.grad = None
+
+    variants = (plain_module, grouped_module, kernel_call_without_running_stats, folded_kernel_only,
+                plain_kernel_only)
+    times = {variant.__name__: [] for variant in variants}
+    for variant in variants:
+        run(variant)
+    for _ in range(rounds):
+        for variant in variants:
+            start = time.perf_counter()
+            run(variant)
+            times[variant.__name__].append(time.perf_counter() - start)
+    print(f"{cfg_file}: {sum(seen.values())} BN calls at {frames}x{crop}, batch {batch}; "
+          f"fwd + bwd, medians of {rounds} interleaved rounds")
+    plain = statistics.median(times["plain_module"])
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"{name:36s} {median * 1e3:9.2f} ms  {median / plain:5.2f}x plain")
+
+
+if __name__ == "__main__":
+    main()
