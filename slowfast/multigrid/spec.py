@@ -42,12 +42,10 @@ class ScheduleSpec:
     epoch_factor: float
     eval_freq: int
     bn_base_size: int
-    jitter_scaling: str = "min"
 
     def __post_init__(self) -> None:
         _check_positive_ints(self)
         jitter_scales(self.jitter_scales)
-        one_of(self.jitter_scaling, JITTER_SCALINGS, "MULTIGRID.JITTER_SCALING")
         _check_solver(self)
         if self.long_cycle or self.short_cycle:
             _check_multigrid(self)
@@ -105,9 +103,6 @@ def _check_solver(spec: ScheduleSpec) -> None:
             f"SOLVER.COSINE_AFTER_WARMUP needs SOLVER.WARMUP_EPOCHS ({spec.warmup_epochs}) "
             f"< SOLVER.MAX_EPOCH ({spec.max_epoch})"
         )
-
-
-JITTER_SCALINGS = ("min", "min_max")
 
 
 def _check_multigrid(spec: ScheduleSpec) -> None:
