@@ -7,11 +7,9 @@ python projects/multigrid/results/design/bn_before_after.py CFG BATCH FRAMES CRO
 """
 import importlib.util
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 
 import torch
@@ -20,6 +18,7 @@ import torch.nn as nn
 _CHECKOUT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 sys.path.insert(0, _CHECKOUT)
 
+from slowfast.benchmark.model import median_seconds_interleaved  # noqa: E402
 from slowfast.config import load_config  # noqa: E402
 from slowfast.models import build_model  # noqa: E402
 from slowfast.models.norm import GroupedBatchNorm3d  # noqa: E402
@@ -67,21 +66,14 @@ def main() -> None:
                 y.backward(torch.ones_like(y))
                 x.grad = None
 
-    names = list(layers[0][2])
-    times = {name: [] for name in names}
-    for name in names:
-        run(name)
-    for _ in range(rounds):
-        for name in names:
-            start = time.perf_counter()
-            run(name)
-            times[name].append(time.perf_counter() - start)
+    steps = {name: (lambda name=name: run(name)) for name in layers[0][2]}
+    for step in steps.values():
+        step()  # warm-up
+    medians = median_seconds_interleaved(steps, rounds, torch.device("cpu"))
     print(f"{cfg_file}: {sum(seen.values())} BN calls at {frames}x{crop}, batch {batch}; "
           f"fwd + bwd, medians of {rounds} interleaved rounds")
-    plain = statistics.median(times["plain"])
-    for name in names:
-        median = statistics.median(times[name])
-        print(f"{name:24s} {median * 1e3:9.2f} ms  {median / plain:5.2f}x plain")
+    for name, median in medians.items():
+        print(f"{name:24s} {median * 1e3:9.2f} ms  {median / medians['plain']:5.2f}x plain")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,7 @@ running stats) and as plain F.batch_norm alone; variants interleaved, medians of
 python projects/multigrid/results/design/bn_parts.py CFG BATCH FRAMES CROP ROUNDS
 """
 import os
-import statistics
 import sys
-import time
 from collections import Counter
 
 import torch
@@ -17,6 +15,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")))
 
+from slowfast.benchmark.model import median_seconds_interleaved  # noqa: E402
 from slowfast.config import load_config  # noqa: E402
 from slowfast.models import build_model  # noqa: E402
 from slowfast.models.norm import GroupedBatchNorm3d, _normalise_strided_groups  # noqa: E402
@@ -67,20 +66,14 @@ def main() -> None:
 
     variants = (plain_module, grouped_module, kernel_call_without_running_stats, folded_kernel_only,
                 plain_kernel_only)
-    times = {variant.__name__: [] for variant in variants}
-    for variant in variants:
-        run(variant)
-    for _ in range(rounds):
-        for variant in variants:
-            start = time.perf_counter()
-            run(variant)
-            times[variant.__name__].append(time.perf_counter() - start)
+    steps = {variant.__name__: (lambda variant=variant: run(variant)) for variant in variants}
+    for step in steps.values():
+        step()  # warm-up
+    medians = median_seconds_interleaved(steps, rounds, torch.device("cpu"))
     print(f"{cfg_file}: {sum(seen.values())} BN calls at {frames}x{crop}, batch {batch}; "
           f"fwd + bwd, medians of {rounds} interleaved rounds")
-    plain = statistics.median(times["plain_module"])
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:36s} {median * 1e3:9.2f} ms  {median / plain:5.2f}x plain")
+    for name, median in medians.items():
+        print(f"{name:36s} {median * 1e3:9.2f} ms  {median / medians['plain_module']:5.2f}x plain")
 
 
 if __name__ == "__main__":
