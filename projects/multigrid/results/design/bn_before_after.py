@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 
 import torch
 import torch.nn as nn
@@ -18,9 +17,8 @@ import torch.nn as nn
 _CHECKOUT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 sys.path.insert(0, _CHECKOUT)
 
-from slowfast.benchmark.model import median_seconds_interleaved  # noqa: E402
-from slowfast.config import load_config  # noqa: E402
-from slowfast.models import build_model  # noqa: E402
+from bn_parts import bn_inputs, report  # noqa: E402  (this folder: sys.path[0] when run as a script)
+
 from slowfast.models.norm import GroupedBatchNorm3d  # noqa: E402
 
 
@@ -39,18 +37,7 @@ def old_module(commit: str):
 def main() -> None:
     cfg_file, batch, frames, crop, rounds = sys.argv[1], *map(int, sys.argv[2:6])
     commit = sys.argv[6] if len(sys.argv) > 6 else "9c7ba38"
-    cfg = load_config(cfg_file, [])
-    model = build_model(cfg).train()
-    seen = Counter()
-    hooks = [layer.register_forward_pre_hook(lambda m, a: seen.update([(tuple(a[0].shape), m.group_size)]))
-             for layer in model.modules() if isinstance(layer, GroupedBatchNorm3d)]
-    slow = frames // cfg.SLOWFAST.ALPHA if cfg.MODEL.ARCH == "slowfast" else frames
-    inputs = [torch.randn(batch, 3, slow, crop, crop)]
-    if cfg.MODEL.ARCH == "slowfast":
-        inputs.append(torch.randn(batch, 3, frames, crop, crop))
-    model(inputs)
-    for hook in hooks:
-        hook.remove()
+    seen = bn_inputs(cfg_file, batch, frames, crop)
     before = old_module(commit)
     layers = []
     for (shape, group_size), count in seen.items():
@@ -67,14 +54,7 @@ def main() -> None:
                 x.grad = None
 
     steps = {name: (lambda name=name: run(name)) for name in layers[0][2]}
-    for step in steps.values():
-        step()  # warm-up
-    medians = median_seconds_interleaved(steps, rounds, torch.device("cpu"))
-    print(f"{cfg_file}: {sum(seen.values())} BN calls at {frames}x{crop}, batch {batch}; "
-          f"fwd + bwd, medians of {rounds} interleaved rounds")
-    for name, median in medians.items():
-        print(f"{name:24s} {median * 1e3:9.2f} ms  {median / medians['plain']:5.2f}x plain")
-
+    report(steps, rounds, f"{cfg_file}: {sum(seen.values())} BN calls at {frames}x{crop}, batch {batch}", "plain", 24)
 
 if __name__ == "__main__":
     main()

@@ -44,16 +44,37 @@ def plain_kernel_only(x, grouped, plain):
     return F.batch_norm(x, None, None, None, None, True, 0.0, 1e-5)
 
 
-def main() -> None:
-    cfg_file, batch, frames, crop, rounds = sys.argv[1], *map(int, sys.argv[2:6])
+def bn_inputs(cfg_file: str, batch: int, frames: int, crop: int) -> Counter:
+    """(input shape, group size) -> calls, for every grouped BN layer of the config's model in
+    one forward pass at ``frames`` x ``crop`` with ``batch`` clips."""
     cfg = load_config(cfg_file, [])
     model = build_model(cfg).train()
     seen = Counter()
     hooks = [layer.register_forward_pre_hook(lambda m, a: seen.update([(tuple(a[0].shape), m.group_size)]))
              for layer in model.modules() if isinstance(layer, GroupedBatchNorm3d)]
-    model([torch.randn(batch, 3, frames // cfg.SLOWFAST.ALPHA, crop, crop), torch.randn(batch, 3, frames, crop, crop)])
+    inputs = [torch.randn(batch, 3, frames, crop, crop)]
+    if cfg.MODEL.ARCH == "slowfast":
+        inputs.insert(0, torch.randn(batch, 3, frames // cfg.SLOWFAST.ALPHA, crop, crop))
+    model(inputs)
     for hook in hooks:
         hook.remove()
+    return seen
+
+
+def report(steps: dict, rounds: int, title: str, baseline: str, width: int) -> None:
+    """Warm each step up once, then print the medians of ``rounds`` interleaved rounds, also as
+    multiples of step ``baseline``."""
+    for step in steps.values():
+        step()
+    medians = median_seconds_interleaved(steps, rounds, torch.device("cpu"))
+    print(f"{title}; fwd + bwd, medians of {rounds} interleaved rounds")
+    for name, median in medians.items():
+        print(f"{name:{width}s} {median * 1e3:9.2f} ms  {median / medians[baseline]:5.2f}x plain")
+
+
+def main() -> None:
+    cfg_file, batch, frames, crop, rounds = sys.argv[1], *map(int, sys.argv[2:6])
+    seen = bn_inputs(cfg_file, batch, frames, crop)
     layers = [(torch.randn(shape).requires_grad_(), GroupedBatchNorm3d(shape[1], group_size=group_size).train(),
                nn.BatchNorm3d(shape[1]).train(), count) for (shape, group_size), count in seen.items()]
 
@@ -67,14 +88,8 @@ def main() -> None:
     variants = (plain_module, grouped_module, kernel_call_without_running_stats, folded_kernel_only,
                 plain_kernel_only)
     steps = {variant.__name__: (lambda variant=variant: run(variant)) for variant in variants}
-    for step in steps.values():
-        step()  # warm-up
-    medians = median_seconds_interleaved(steps, rounds, torch.device("cpu"))
-    print(f"{cfg_file}: {sum(seen.values())} BN calls at {frames}x{crop}, batch {batch}; "
-          f"fwd + bwd, medians of {rounds} interleaved rounds")
-    for name, median in medians.items():
-        print(f"{name:36s} {median * 1e3:9.2f} ms  {median / medians['plain_module']:5.2f}x plain")
-
+    report(steps, rounds, f"{cfg_file}: {sum(seen.values())} BN calls at {frames}x{crop}, batch {batch}",
+           "plain_module", 36)
 
 if __name__ == "__main__":
     main()
