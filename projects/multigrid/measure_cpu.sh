@@ -6,8 +6,8 @@
 #      SEEDS seeds (variants interleaved seed by seed; VARIANTS to change), and the schedule plot.
 #   3. SlowFast 8x8 R50 per-shape seconds per GFLOP and BN layers grouped vs plain (64-device
 #      batches: 1 clip at 32x224, as many FLOPs at every other shape), 7 interleaved rounds.
-#   4. The README's main command as a new user runs it: dataset generation included (into a
-#      folder of its own), timed from start to exit.
+#   4. The README's main command as a new user runs it: dataset generation and the decoded-frame
+#      store included (into folders of their own), timed from start to exit.
 #   5. The loader per clip shape on Kinetics-like files, ours and the simplest loader in one run.
 # STEPS="1 2 3" runs a subset.
 set -euo pipefail
@@ -48,10 +48,10 @@ fi
 
 if step 4; then
   main_out=output/measure_main_command
-  rm -rf "$main_out" output/measure_main_data
+  rm -rf "$main_out" output/measure_main_data output/measure_main_decoded
   start=$(date +%s.%N)
-  python tools/run_net.py --cfg "$CFG" DATA.PATH_TO_DATA_DIR output/measure_main_data OUTPUT_DIR "$main_out" \
-    > /dev/null 2>&1
+  python tools/run_net.py --cfg "$CFG" DATA.PATH_TO_DATA_DIR output/measure_main_data \
+    DATA.DECODED_CACHE_DIR output/measure_main_decoded OUTPUT_DIR "$main_out" > /dev/null 2>&1
   end=$(date +%s.%N)
   grep -h "json_stats" "$main_out/stdout.log" | sed 's/.*json_stats: //' > "$RESULTS/main_command.jsonl"
   echo "{\"command\": \"python tools/run_net.py --cfg $CFG\", \"wall_clock_s\": $(echo "$end - $start" | bc)}" \

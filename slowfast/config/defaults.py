@@ -191,6 +191,10 @@ _C.DATA.MAX_FAILED_SHARE = 0.5
 # its frames rather than a decode. 0 turns it off. Videos past the budget decode from file.
 # Kinetics-format lists only (kinetics, synthetic).
 _C.DATA.DECODED_CACHE_GB = 0.0
+# Keep the decoded frames of DATA.DECODED_CACHE_GB on disk in this folder (one file per data
+# folder and split, mapped into memory), so later runs skip the decode; rewritten when the list,
+# a video or the budget changes. Empty: decode into memory at the start of every run.
+_C.DATA.DECODED_CACHE_DIR = ""
 
 # ---------------------------------------------------------------------------- #
 # Bundled synthetic dataset (generated on first use when DATA.PATH_TO_DATA_DIR is empty)

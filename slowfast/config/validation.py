@@ -105,6 +105,9 @@ def _check_data(cfg: CfgNode) -> None:
     require(cfg.DATA.DECODED_CACHE_GB == 0 or cfg.TRAIN.DATASET.lower() in ("kinetics", "synthetic"),
              f"DATA.DECODED_CACHE_GB caches decoded videos of kinetics-format lists; TRAIN.DATASET is "
              f"{cfg.TRAIN.DATASET!r}: set DATA.DECODED_CACHE_GB 0")
+    require(not cfg.DATA.DECODED_CACHE_DIR or cfg.DATA.DECODED_CACHE_GB > 0,
+            f"DATA.DECODED_CACHE_DIR {cfg.DATA.DECODED_CACHE_DIR!r} keeps the decoded cache, which is off "
+            f"(DATA.DECODED_CACHE_GB 0): set DATA.DECODED_CACHE_GB above 0 or DATA.DECODED_CACHE_DIR ''")
     require(cfg.DATA_LOADER.NUM_WORKERS >= 0,
             f"DATA_LOADER.NUM_WORKERS must be >= 0, got {cfg.DATA_LOADER.NUM_WORKERS}")
     if cfg.DATA.MULTI_LABEL:

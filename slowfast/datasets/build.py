@@ -59,6 +59,7 @@ def dataset_options(cfg: CfgNode) -> DatasetOptions:
         inverse_uniform_scale=cfg.DATA.INV_UNIFORM_SAMPLE,
         multi_thread_decode=cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE,
         decoded_cache_gb=cfg.DATA.DECODED_CACHE_GB,
+        decoded_cache_dir=cfg.DATA.DECODED_CACHE_DIR,
         num_workers=cfg.DATA_LOADER.NUM_WORKERS,
         seed=cfg.RNG_SEED,
     )
@@ -97,6 +98,17 @@ def build_charades(cfg: CfgNode, split: str) -> Dataset:
         logger.warning("Charades test views are combined by DATA.ENSEMBLE_METHOD %r; PySlowFast's Charades "
                        "configs use 'max'", cfg.DATA.ENSEMBLE_METHOD)
     return Charades(cfg.DATA.PATH_TO_DATA_DIR, split, dataset_options(cfg))
+
+
+def fill_decoded_stores(cfg: CfgNode) -> None:
+    """Decode the splits a run of ``cfg`` reads into DATA.DECODED_CACHE_DIR, unless their stores
+    already match, so that the run's datasets only map them (a benchmark calls this before its
+    clocks start; a run alone fills its stores as it builds its datasets)."""
+    if not cfg.DATA.DECODED_CACHE_DIR:
+        return
+    splits = (("train", "val") if cfg.TRAIN.ENABLE else ()) + (("test",) if cfg.TEST.ENABLE else ())
+    for split in splits:
+        build_dataset(cfg, split)
 
 
 # File layout the synthetic generator writes for each TRAIN.DATASET.

@@ -1,4 +1,7 @@
 """Kinetics-format video dataset: uint8 clips shaped by the ``ClipShape`` the batch sampler sends."""
+import hashlib
+import os
+
 import numpy as np
 
 from slowfast.datasets.clip_dataset import ClipDataset
@@ -26,8 +29,16 @@ class Kinetics(ClipDataset):
         if options.decoded_cache_gb > 0:
             self._decoded = DecodedVideoCache.fill(
                 [str(path) for path in self._paths], int(options.decoded_cache_gb * 2**30),
-                options.num_workers, name=self.source,
+                options.num_workers, name=self.source, store=self._decoded_store(),
             )
+
+    def _decoded_store(self) -> str | None:
+        """Where this list's decoded frames are kept between runs (one store per data folder and
+        split in DATA.DECODED_CACHE_DIR), or None to decode into memory each run."""
+        if not self.options.decoded_cache_dir:
+            return None
+        folder = hashlib.sha1(os.path.abspath(self.data_dir).encode()).hexdigest()[:8]
+        return os.path.join(self.options.decoded_cache_dir, f"{self.split}-{folder}")
 
     @property
     def num_videos(self) -> int:

@@ -24,6 +24,7 @@ class DatasetOptions:
     inverse_uniform_scale: bool = False  # DATA.INV_UNIFORM_SAMPLE
     multi_thread_decode: bool = False  # DATA_LOADER.ENABLE_MULTI_THREAD_DECODE
     decoded_cache_gb: float = 0.0  # DATA.DECODED_CACHE_GB
+    decoded_cache_dir: str = ""  # DATA.DECODED_CACHE_DIR
     num_workers: int = 0  # DATA_LOADER.NUM_WORKERS: also the processes that fill the decoded cache
     seed: int = 0  # RNG_SEED
 

@@ -81,6 +81,8 @@ def test_missing_file():
         (["BN.NORM_TYPE", "sync_batchnorm"], r"BN.NORM_TYPE is 'sync_batchnorm'"),
         (["TRAIN.CHECKPOINT_MINUTES", "-1.0"], r"TRAIN.CHECKPOINT_MINUTES must be >= 0 \(0 = off\), got -1.0"),
         (["TRAIN.CHECKPOINT_KEEP", "-2"], r"TRAIN.CHECKPOINT_KEEP must be >= 0 \(0 = keep all\), got -2"),
+        (["DATA.DECODED_CACHE_DIR", "frames"],
+         r"DATA.DECODED_CACHE_DIR 'frames' keeps the decoded cache, which is off \(DATA.DECODED_CACHE_GB 0\)"),
     ],
 )
 def test_inconsistent_values_stop_with_named_key(overrides, message):

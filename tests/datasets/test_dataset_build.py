@@ -1,7 +1,10 @@
+import json
+import os
+
 import pytest
 
 from slowfast.config.defaults import get_defaults
-from slowfast.datasets.build import DATASET_BUILDERS, build_dataset, dataset_options
+from slowfast.datasets.build import DATASET_BUILDERS, build_dataset, dataset_options, fill_decoded_stores
 from slowfast.datasets.kinetics import Kinetics
 
 
@@ -42,6 +45,22 @@ def test_class_count_mismatch_is_reported(tmp_path):
     cfg.MODEL.NUM_CLASSES = 3
     with pytest.raises(ValueError, match="SYNTHETIC.NUM_CLASSES=2 differs from MODEL.NUM_CLASSES=3"):
         build_dataset(cfg, "train")
+
+
+@pytest.mark.parametrize("train, test, splits", [(True, True, ["test", "train", "val"]), (False, True, ["test"]),
+                                                  (True, False, ["train", "val"]), (False, False, [])])
+def test_decoded_stores_are_filled_for_the_splits_a_run_reads(tmp_path, train, test, splits):
+    cfg = synthetic_cfg(tmp_path / "synthetic")
+    cfg.TRAIN.ENABLE, cfg.TEST.ENABLE = train, test
+    cfg.DATA.DECODED_CACHE_GB, cfg.DATA.DECODED_CACHE_DIR = 1.0, str(tmp_path / "decoded")
+    fill_decoded_stores(cfg)
+    written = sorted(name for name in os.listdir(tmp_path / "decoded") if name.endswith(".json")) if splits else []
+    assert [name.split("-")[0] for name in written] == splits
+    for name in written:
+        index = json.loads((tmp_path / "decoded" / name).read_text())
+        assert len(index["videos"]) == (6 if name.startswith("train") else 4)
+    cfg.DATA.DECODED_CACHE_DIR = ""
+    fill_decoded_stores(cfg)  # no store asked for: nothing built, nothing written
 
 
 def test_options_come_from_the_config():

@@ -74,3 +74,79 @@ def test_budget_and_broken_videos_leave_videos_to_the_decoder(data_dir, caplog):
     dataset = Kinetics(data_dir, "train", dataclasses.replace(OPTIONS, decoded_cache_gb=1.0))
     clip, label, used = dataset[(0, SHAPES[0], 0)]
     assert used in (1, 2) and label == used
+
+
+def _fill(paths, store, budget=2**30):
+    return DecodedVideoCache.fill(paths, budget, 0, "train.csv", store=store)
+
+
+def _no_decoding(monkeypatch):
+    def refuse(path):
+        raise AssertionError(f"decoded {path} although the store matches")
+
+    monkeypatch.setattr("slowfast.datasets.frame_cache.decode_whole_video", refuse)
+
+
+def test_store_is_written_once_then_mapped(data_dir, tmp_path, monkeypatch, caplog):
+    paths = [os.path.join(data_dir, "clips", f"{name}.mp4") for name in "abc"]
+    store = str(tmp_path / "decoded" / "train")
+    written = _fill(paths, store)
+    assert os.path.getsize(store + ".frames") == written.num_bytes == 3 * 60 * 48 * 64 * 3
+    _no_decoding(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="slowfast.datasets.frame_cache"):
+        mapped = _fill(paths, store)
+    assert caplog.records[-1].getMessage().startswith(f"mapped 3 of the 3 videos of train.csv from {store}.frames")
+    for video in range(3):
+        frames = mapped.clip(video, EVERY_FRAME)
+        assert np.array_equal(frames, written.clip(video, EVERY_FRAME))
+        assert np.array_equal(frames, decode_clip(paths[video], EVERY_FRAME))
+
+
+def test_store_keeps_budget_and_failures(data_dir, tmp_path, monkeypatch, caplog):
+    with open(os.path.join(data_dir, "clips", "a.mp4"), "w") as handle:
+        handle.write("not a video")
+    paths = [os.path.join(data_dir, "clips", f"{name}.mp4") for name in "abc"]
+    store, one_video = str(tmp_path / "train"), 60 * 48 * 64 * 3
+    _fill(paths, store, one_video + 1)
+    _no_decoding(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="slowfast.datasets.frame_cache"):
+        cache = _fill(paths, store, one_video + 1)
+    assert len(cache) == 1 and cache.clip(1, EVERY_FRAME) is not None and cache.clip(2, EVERY_FRAME) is None
+    message = caplog.records[-1].getMessage()
+    assert "1 did not fit in DATA.DECODED_CACHE_GB" in message and "1 could not be decoded" in message
+
+
+@pytest.mark.parametrize("change", ["touch a video", "budget", "list", "cut frames file", "no index"])
+def test_store_is_decoded_again_when_it_no_longer_matches(data_dir, tmp_path, change, caplog):
+    paths = [os.path.join(data_dir, "clips", f"{name}.mp4") for name in "abc"]
+    store, budget = str(tmp_path / "train"), 2**30
+    _fill(paths, store, budget)
+    if change == "touch a video":
+        os.utime(paths[1], ns=(0, 0))
+    elif change == "budget":
+        budget = 2 * 60 * 48 * 64 * 3
+    elif change == "list":
+        paths = paths[::-1]
+    elif change == "cut frames file":
+        os.truncate(store + ".frames", 1000)
+    else:
+        os.unlink(store + ".json")
+    with caplog.at_level(logging.INFO, logger="slowfast.datasets.frame_cache"):
+        cache = _fill(paths, store, budget)
+    assert caplog.records[-1].getMessage().startswith("decoded ")
+    assert os.path.getsize(store + ".frames") == cache.num_bytes == len(cache) * 60 * 48 * 64 * 3
+    assert np.array_equal(cache.clip(0, EVERY_FRAME), decode_clip(paths[0], EVERY_FRAME))
+
+
+def test_dataset_with_a_store_gives_the_same_items_and_keeps_one_store_per_split(data_dir, tmp_path):
+    options = dataclasses.replace(OPTIONS, decoded_cache_gb=1.0, decoded_cache_dir=str(tmp_path / "decoded"))
+    items = [(i, shape, epoch) for i in range(3) for shape in SHAPES for epoch in (0, 1)]
+    plain = Kinetics(data_dir, "train", OPTIONS)
+    for stored in (Kinetics(data_dir, "train", options), Kinetics(data_dir, "train", options)):  # written, mapped
+        for item in items:
+            expected, got = plain[item], stored[item]
+            assert torch.equal(expected[0], got[0]) and expected[1:] == got[1:], item
+    Kinetics(data_dir, "test", options)
+    names = sorted(os.listdir(tmp_path / "decoded"))
+    assert [name.split("-")[0] for name in names] == ["test", "test", "train", "train"]
+    assert {os.path.splitext(name)[1] for name in names} == {".frames", ".json"}

@@ -42,7 +42,8 @@ def make_cfg(synthetic_dir, tmp_path) -> Callable[..., Any]:
     """Frozen tiny config on the synthetic dataset; ``output`` names a folder under tmp_path."""
 
     def build(overrides: dict[str, Any] | None = None, output: str = "run", config_file: str = SYNTHETIC_R18):
-        values = {**TINY, "DATA.PATH_TO_DATA_DIR": str(synthetic_dir), "OUTPUT_DIR": str(tmp_path / output)}
+        values = {**TINY, "DATA.PATH_TO_DATA_DIR": str(synthetic_dir), "OUTPUT_DIR": str(tmp_path / output),
+                  "DATA.DECODED_CACHE_DIR": str(tmp_path / "decoded")}
         values.update(overrides or {})
         return load_config(config_file, overrides_list(values))
 

@@ -70,7 +70,8 @@ class TwoRankRun:
 
     def overrides(self, output: Path, **changes) -> list[str]:
         """``KEY VALUE`` arguments of the run writing to ``output`` (``changes`` replace overrides)."""
-        values = {**TWO_RANK_OVERRIDES, "OUTPUT_DIR": output, "DATA.PATH_TO_DATA_DIR": self.data, **changes}
+        values = {**TWO_RANK_OVERRIDES, "OUTPUT_DIR": output, "DATA.PATH_TO_DATA_DIR": self.data,
+                  "DATA.DECODED_CACHE_DIR": f"{output}_decoded", **changes}
         return [str(item) for key, value in values.items() for item in (key, value)]
 
     @staticmethod

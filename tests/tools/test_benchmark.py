@@ -4,7 +4,8 @@ import json
 import pytest
 
 TINY = ["RESNET.WIDTH_PER_GROUP", "4", "MODEL.NUM_CLASSES", "4", "SYNTHETIC.GENERATE", "False",
-        "DATA.NUM_FRAMES", "16", "DATA.TRAIN_CROP_SIZE", "32", "DATA.TRAIN_JITTER_SCALES", "[32, 40]"]
+        "DATA.NUM_FRAMES", "16", "DATA.TRAIN_CROP_SIZE", "32", "DATA.TRAIN_JITTER_SCALES", "[32, 40]",
+        "DATA.DECODED_CACHE_DIR", ""]
 
 
 @pytest.fixture

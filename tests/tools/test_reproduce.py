@@ -10,7 +10,7 @@ from slowfast.benchmark.ablation import VariantRun
 
 TINY = ["RESNET.WIDTH_PER_GROUP", "4", "MODEL.NUM_CLASSES", "4", "SYNTHETIC.GENERATE", "False",
         "DATA.NUM_FRAMES", "16", "DATA.TRAIN_CROP_SIZE", "32", "DATA.TRAIN_JITTER_SCALES", "[32, 40]",
-        "SOLVER.MAX_EPOCH", "2", "SOLVER.STEPS", "[0, 1]"]
+        "SOLVER.MAX_EPOCH", "2", "SOLVER.STEPS", "[0, 1]", "DATA.DECODED_CACHE_DIR", ""]
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def cli_args(repo_root, tmp_path):
     def build(data_dir: Path, *overrides: str) -> list[str]:
         return ["--cfg", str(repo_root / CONFIG), "SYNTHETIC.GENERATE", "False", "DATA.PATH_TO_DATA_DIR", str(data_dir),
                 "OUTPUT_DIR", str(tmp_path / "out"), "RESNET.WIDTH_PER_GROUP", "8", "DATA_LOADER.NUM_WORKERS", "0",
-                "LOG_MODEL_INFO", "False", *overrides]
+                "LOG_MODEL_INFO", "False", "DATA.DECODED_CACHE_DIR", str(tmp_path / "decoded"), *overrides]
 
     return build
 

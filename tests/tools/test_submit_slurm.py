@@ -27,7 +27,8 @@ TINY_MG = {
 
 
 def _args(output: Path, data: Path) -> list[str]:
-    values = {**TINY_MG, "OUTPUT_DIR": str(output), "DATA.PATH_TO_DATA_DIR": str(data)}
+    values = {**TINY_MG, "OUTPUT_DIR": str(output), "DATA.PATH_TO_DATA_DIR": str(data),
+              "DATA.DECODED_CACHE_DIR": f"{output}_decoded"}
     overrides = [str(item) for key, value in values.items() for item in (key, value)]
     return ["--cfg", str(REPO / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml"), "--local",
             "--gpus-per-node", "0", "--tasks-per-node", "2", "--time", "0.1", *overrides]
