@@ -14,7 +14,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
-from slowfast.models.norm import GroupedBatchNorm3d
+from slowfast.models.norm import GroupedBatchNorm3d, batched_running_stats
 
 PRECISIONS = ("fp32", "bf16")
 MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last_3d": torch.channels_last_3d}
@@ -82,7 +82,7 @@ def training_step(
 
     def step() -> None:
         model.zero_grad(set_to_none=True)
-        with autocast:
+        with autocast, batched_running_stats():  # as the training loop
             logits = model(inputs)
         logits.float().sum().backward()
 
@@ -116,11 +116,12 @@ def bn_steps(
         work.append((x.requires_grad_(), grouped, plain, count))
 
     def run(use_grouped: bool) -> None:
-        for x, grouped, plain, count in work:
-            for _ in range(count):
-                y = (grouped if use_grouped else plain)(x)
-                y.backward(torch.ones_like(y))
-                x.grad = None
+        with batched_running_stats():
+            for x, grouped, plain, count in work:
+                for _ in range(count):
+                    y = (grouped if use_grouped else plain)(x)
+                    y.backward(torch.ones_like(y))
+                    x.grad = None
 
     return (lambda: run(True)), (lambda: run(False))
 

@@ -14,6 +14,7 @@ from torch import nn
 
 from slowfast.engine.optimizer import set_lr
 from slowfast.engine.state import TrainerState
+from slowfast.models.norm import batched_running_stats
 from slowfast.multigrid.schedule import Schedule
 
 
@@ -157,7 +158,7 @@ class TrainerBase:
     ) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
         """Forward, loss, backward, update; the detached loss and logits, or None when the loss is
         not finite on some rank and such steps are skipped (the update is not made)."""
-        with self.autocast:
+        with self.autocast, batched_running_stats():
             logits = self.model(inputs)
             loss = self.loss_fn(logits.float(), labels)
         self.optimizer.zero_grad(set_to_none=True)

@@ -6,10 +6,16 @@ iteration, while BN should keep seeing ``MULTIGRID.BN_BASE_SIZE`` clips per stat
 separately, with one call of the backend's fused batch-norm kernel; its parameters and buffers
 are exactly a ``nn.BatchNorm3d``'s, so checkpoints, weight init and precise BN treat it as a
 plain BN.
+
+Inside :func:`batched_running_stats` (the training loop wraps each forward in it), the layers
+queue their running-stat updates and the block's end makes them all at once, in a handful of
+ops for the whole model instead of several per layer: on a CPU those small ops cost more than
+the batch norm itself at multigrid's small shapes.
 """
+import contextlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn as nn
@@ -100,7 +106,9 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         if self.track_running_stats:
             values_per_clip = math.prod(x.shape[2:])
             if strided_clips == batch:
-                self._update_running_stats_equal_groups(stats, self.group_size * values_per_clip)
+                values_per_group = self.group_size * values_per_clip
+                if not _queue_running_stats(self, stats, values_per_group):
+                    self._update_running_stats_equal_groups(stats, values_per_group)
             else:
                 # Filled on the device: a tensor built from a Python list would be a host copy.
                 sizes = torch.full((num_groups,), self.group_size, dtype=stats.dtype, device=x.device)
@@ -176,6 +184,88 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         if mean.dtype != self.running_mean.dtype:
             mean, unbiased_var = mean.to(self.running_mean.dtype), unbiased_var.to(self.running_var.dtype)
         torch._foreach_lerp_([self.running_mean, self.running_var], [mean, unbiased_var], factor)
+
+
+class _QueuedUpdates:
+    """Running-stat updates the layers queue while a ``batched_running_stats`` block is open."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[GroupedBatchNorm3d, torch.Tensor, int]] = []
+        self._layers: set[int] = set()
+
+    def add(self, layer: "GroupedBatchNorm3d", stats: torch.Tensor, values_per_group: int) -> None:
+        if id(layer) in self._layers:  # a layer called twice: its first update goes first
+            self.flush()
+        self.entries.append((layer, stats, values_per_group))
+        self._layers.add(id(layer))
+
+    def flush(self) -> None:
+        _update_queued(self.entries)
+        self.entries, self._layers = [], set()
+
+
+_queued: _QueuedUpdates | None = None
+# Per-channel factors of a set of layers, by their (channels, values per group) and group count.
+_factors: dict[tuple, torch.Tensor] = {}
+
+
+@contextlib.contextmanager
+def batched_running_stats() -> Iterator[None]:
+    """Make the running-stat updates of the grouped BN layers called in the block together at
+    its end (the same values as one by one). A block that raises makes none of them."""
+    global _queued
+    outer, _queued = _queued, _QueuedUpdates()
+    try:
+        yield
+        _queued.flush()
+    finally:
+        _queued = outer
+
+
+def _queue_running_stats(layer: GroupedBatchNorm3d, stats: torch.Tensor, values_per_group: int) -> bool:
+    """Queue ``layer``'s update from its [2, G, C] group statistics when a block is open and the
+    layer can join a batch (a fixed momentum; not while torch.compile traces); True if queued."""
+    if _queued is None or layer.momentum is None or torch.compiler.is_compiling():
+        return False
+    _queued.add(layer, stats, values_per_group)
+    return True
+
+
+def _update_queued(queued: list[tuple[GroupedBatchNorm3d, torch.Tensor, int]]) -> None:
+    """``_update_running_stats_equal_groups`` for every queued layer, batched over the layers
+    that share a group count, momentum, device and dtypes."""
+    batches: dict[tuple, list] = {}
+    for layer, stats, values_per_group in queued:
+        key = (stats.shape[1], layer.momentum, stats.device, stats.dtype, layer.running_mean.dtype)
+        batches.setdefault(key, []).append((layer, stats, values_per_group))
+    for (num_groups, momentum, device, dtype, buffer_dtype), entries in batches.items():
+        layers = [layer for layer, _, _ in entries]
+        channels = [stats.shape[2] for _, stats, _ in entries]
+        factors = _channel_factors(tuple(zip(channels, (n for _, _, n in entries))), num_groups, device, dtype)
+        stats = torch.cat([stats for _, stats, _ in entries], dim=2)
+        centre = stats.mean(dim=1)  # the mean, and the mean within-group unbiased variance
+        between = torch.sub(stats[0], centre[0]).square_().mean(dim=0)
+        # Law of total variance (biased), then the unbiased correction over the union.
+        unbiased_var = between.addcmul_(centre[1], factors[0]).mul_(factors[1])
+        means, variances = centre[0], unbiased_var
+        if dtype != buffer_dtype:
+            means, variances = means.to(buffer_dtype), variances.to(buffer_dtype)
+        torch._foreach_add_([layer.num_batches_tracked for layer in layers], 1)
+        torch._foreach_lerp_([layer.running_mean for layer in layers] + [layer.running_var for layer in layers],
+                             list(means.split(channels)) + list(variances.split(channels)), momentum)
+
+
+def _channel_factors(layers: tuple[tuple[int, int], ...], num_groups: int, device: torch.device,
+                     dtype: torch.dtype) -> torch.Tensor:
+    """[2, channels of all layers]: each layer's ``(n - 1) / n`` and ``N / (N - 1)`` for ``n``
+    values per group and ``N = n * num_groups``, repeated over its channels. Made once per set
+    of layer shapes (a schedule has a few), so a step copies nothing from the host."""
+    key = (layers, num_groups, device, dtype)
+    if key not in _factors:
+        rows = [[(n - 1) / n] * channels for channels, n in layers], \
+               [[n * num_groups / max(n * num_groups - 1, 1)] * channels for channels, n in layers]
+        _factors[key] = torch.tensor([sum(row, []) for row in rows], dtype=dtype).to(device)
+    return _factors[key]
 
 
 def _normalise_strided_groups(

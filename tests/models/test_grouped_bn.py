@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from slowfast.models.norm import GroupedBatchNorm3d
+from slowfast.models.norm import GroupedBatchNorm3d, batched_running_stats
 
 CHANNELS = 3
 
@@ -175,3 +175,56 @@ def test_state_dict_is_a_batchnorm3d_state_dict():
 def test_group_size_must_be_positive():
     with pytest.raises(ValueError, match="group_size must be >= 1"):
         GroupedBatchNorm3d(CHANNELS, group_size=0)
+
+
+def _layers_of_several_shapes(momentum=0.1):
+    """Grouped BN layers of different widths, with distinct running stats; inputs of their own sizes."""
+    torch.manual_seed(3)
+    layers, inputs = [], []
+    for channels, frames, size in [(3, 2, 4), (5, 4, 2), (3, 1, 3), (8, 2, 2)]:
+        layer = GroupedBatchNorm3d(channels, momentum=momentum, group_size=2).train()
+        with torch.no_grad():
+            layer.running_mean.copy_(torch.randn(channels))
+            layer.running_var.copy_(torch.rand(channels) + 0.5)
+        layers.append(layer)
+        inputs.append(torch.randn(8, channels, frames, size, size) * 3 + 1)
+    return layers, inputs
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batched_running_stats_equal_one_by_one(momentum):
+    one_by_one, inputs = _layers_of_several_shapes(momentum)
+    batched, _ = _layers_of_several_shapes(momentum)
+    expected = [layer(x) for layer, x in zip(one_by_one, inputs)]
+    with batched_running_stats():
+        outputs = [layer(x) for layer, x in zip(batched, inputs)]
+        # Queued, not yet made (with a fixed momentum): the buffers still hold the old values.
+        assert all(int(layer.num_batches_tracked) == (0 if momentum else 1) for layer in batched)
+    for expected_y, y, reference, layer in zip(expected, outputs, one_by_one, batched):
+        torch.testing.assert_close(y, expected_y, rtol=0, atol=0)
+        torch.testing.assert_close(layer.running_mean, reference.running_mean, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(layer.running_var, reference.running_var, rtol=1e-6, atol=1e-7)
+        assert int(layer.num_batches_tracked) == 1
+
+
+def test_batched_running_stats_of_a_layer_called_twice_follow_the_calls_in_order():
+    (reference, *_), inputs = _layers_of_several_shapes()
+    (layer, *_), _ = _layers_of_several_shapes()
+    second = torch.randn_like(inputs[0]) - 2
+    reference(inputs[0]), reference(second)
+    with batched_running_stats():
+        layer(inputs[0]), layer(second)
+    torch.testing.assert_close(layer.running_mean, reference.running_mean, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(layer.running_var, reference.running_var, rtol=1e-6, atol=1e-7)
+    assert int(layer.num_batches_tracked) == 2
+
+
+def test_a_block_that_raises_updates_no_running_stats():
+    layers, inputs = _layers_of_several_shapes()
+    before = [layer.running_mean.clone() for layer in layers]
+    with pytest.raises(RuntimeError, match="stop"), batched_running_stats():
+        [layer(x) for layer, x in zip(layers, inputs)]
+        raise RuntimeError("stop")
+    assert all(torch.equal(layer.running_mean, old) for layer, old in zip(layers, before))
+    layers[0](inputs[0])  # after the block, updates are made at once again
+    assert not torch.equal(layers[0].running_mean, before[0])

@@ -1,0 +1,46 @@
+"""Training step (forward + backward) of the README's SlowFast R18 at its multigrid shapes, with
+the grouped BN layers' running-stat updates made one by one or batched at the end of the forward
+(``batched_running_stats``), in one process, interleaved round by round.
+
+python projects/multigrid/results/design/batched_running_stats.py [ROUNDS]
+"""
+import contextlib
+import sys
+
+import torch
+
+from slowfast.benchmark.model import median_seconds_interleaved
+from slowfast.config import load_config
+from slowfast.engine.inputs import input_shapes
+from slowfast.models import build_model
+from slowfast.models.norm import batched_running_stats
+
+ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 21
+SHAPES = [(4, 24, 64), (8, 24, 32), (4, 34, 32), (16, 24, 16), (8, 48, 8), (16, 48, 4)]  # frames, crop, batch
+
+cfg = load_config("configs/Synthetic/SLOWFAST_R18_MG.yaml", [])
+torch.manual_seed(0)
+model = build_model(cfg).train()
+
+
+def training_step(frames, crop, batch, batched):
+    inputs = [torch.randn(batch, *shape) for shape in input_shapes(cfg, frames, crop)]
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        with batched_running_stats() if batched else contextlib.nullcontext():
+            logits = model(inputs)
+        logits.sum().backward()
+
+    return step
+
+
+steps = {(shape, batched): training_step(*shape, batched) for shape in SHAPES for batched in (False, True)}
+for step in steps.values():
+    step()
+medians = median_seconds_interleaved(steps, ROUNDS, torch.device("cpu"))
+print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {ROUNDS} interleaved rounds")
+print("shape    batch  one by one (ms)  batched (ms)  batched / one by one")
+for shape in SHAPES:
+    alone, batched = medians[(shape, False)], medians[(shape, True)]
+    print(f"{shape[0]}x{shape[1]:<5} {shape[2]:>5}  {alone * 1000:>15.1f}  {batched * 1000:>12.1f}  {batched / alone:>20.3f}")
