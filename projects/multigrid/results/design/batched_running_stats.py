@@ -43,4 +43,5 @@ print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, medians of
 print("shape    batch  one by one (ms)  batched (ms)  batched / one by one")
 for shape in SHAPES:
     alone, batched = medians[(shape, False)], medians[(shape, True)]
-    print(f"{shape[0]}x{shape[1]:<5} {shape[2]:>5}  {alone * 1000:>15.1f}  {batched * 1000:>12.1f}  {batched / alone:>20.3f}")
+    name = f"{shape[0]}x{shape[1]}"
+    print(f"{name:<8} {shape[2]:>5}  {alone * 1000:>15.1f}  {batched * 1000:>12.1f}  {batched / alone:>20.3f}")
