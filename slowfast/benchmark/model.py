@@ -7,7 +7,6 @@ import contextlib
 import statistics
 import time
 import tracemalloc
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional, Sequence
 
@@ -94,12 +93,12 @@ def bn_steps(
 ) -> tuple[Callable[[], None], Callable[[], None]]:
     """(grouped, plain): forward + backward of every grouped BN layer of ``model`` alone, on
     random inputs of the sizes those layers see at ``case``, and of plain BatchNorm3d layers on
-    the same inputs. Layers with the same input size and group size are timed once and counted
-    as many times as they occur."""
-    seen: Counter = Counter()
+    the same inputs. One layer per layer of the model (layers of one input size share the
+    input), with the grouped running-stat updates batched as the training loop batches them."""
+    seen: list[tuple[tuple[int, ...], torch.dtype, Optional[int]]] = []
     hooks = [
         layer.register_forward_pre_hook(
-            lambda layer, args: seen.update([(tuple(args[0].shape), args[0].dtype, layer.group_size)])
+            lambda layer, args: seen.append((tuple(args[0].shape), args[0].dtype, layer.group_size))
         )
         for layer in model.modules() if isinstance(layer, GroupedBatchNorm3d)
     ]
@@ -108,20 +107,23 @@ def bn_steps(
     finally:
         for hook in hooks:
             hook.remove()
-    work = []
-    for (shape, dtype, group_size), count in seen.items():
-        x = torch.randn(shape, device=device, dtype=dtype).contiguous(memory_format=memory_format)
-        grouped = GroupedBatchNorm3d(shape[1], group_size=group_size).to(device).train()
-        plain = nn.BatchNorm3d(shape[1]).to(device).train()
-        work.append((x.requires_grad_(), grouped, plain, count))
+    inputs = {
+        (shape, dtype): torch.randn(shape, device=device, dtype=dtype).contiguous(memory_format=memory_format)
+        .requires_grad_()
+        for shape, dtype in dict.fromkeys((shape, dtype) for shape, dtype, _ in seen)
+    }
+    work = [
+        (inputs[shape, dtype], GroupedBatchNorm3d(shape[1], group_size=group_size).to(device).train(),
+         nn.BatchNorm3d(shape[1]).to(device).train())
+        for shape, dtype, group_size in seen
+    ]
 
     def run(use_grouped: bool) -> None:
         with batched_running_stats():
-            for x, grouped, plain, count in work:
-                for _ in range(count):
-                    y = (grouped if use_grouped else plain)(x)
-                    y.backward(torch.ones_like(y))
-                    x.grad = None
+            for x, grouped, plain in work:
+                y = (grouped if use_grouped else plain)(x)
+                y.backward(torch.ones_like(y))
+                x.grad = None
 
     return (lambda: run(True)), (lambda: run(False))
 
