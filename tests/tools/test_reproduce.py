@@ -130,3 +130,20 @@ def test_seeds_repeat_every_variant_seed_by_seed_in_folders_of_their_own(reprodu
                                                                                  ("long_short", 4, "long_short_seed4")]
     with pytest.raises(SystemExit):
         reproduce.parse_args(["--cfg", "x.yaml", "--first-seed", "-1"])
+
+
+def test_decoded_stores_are_filled_before_the_first_variant_runs(
+    reproduce, monkeypatch, repo_root, synthetic_dir, tmp_path
+):
+    store = tmp_path / "decoded"
+    stores_at_first_run = []
+
+    def fake_run(command, name, output_dir):
+        stores_at_first_run.append(sorted(path.name.split("-")[0] for path in store.glob("*.json")))
+        return VariantRun(name, output_dir, 1, 1.0, 1.0)
+
+    monkeypatch.setattr(reproduce.ablation, "run_variant", fake_run)
+    cfg = str(repo_root / "configs/Synthetic/SLOWFAST_R18_MG.yaml")
+    reproduce.main(["--cfg", cfg, "--output-dir", str(tmp_path / "abl"), *TINY, "DATA.PATH_TO_DATA_DIR",
+                    str(synthetic_dir), "DATA.DECODED_CACHE_DIR", str(store)])
+    assert stores_at_first_run == [["test", "train", "val"]]
