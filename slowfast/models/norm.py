@@ -262,9 +262,11 @@ def _channel_factors(layers: tuple[tuple[int, int], ...], num_groups: int, devic
     of layer shapes (a schedule has a few), so a step copies nothing from the host."""
     key = (layers, num_groups, device, dtype)
     if key not in _factors:
-        rows = [[(n - 1) / n] * channels for channels, n in layers], \
-               [[n * num_groups / max(n * num_groups - 1, 1)] * channels for channels, n in layers]
-        _factors[key] = torch.tensor([sum(row, []) for row in rows], dtype=dtype).to(device)
+        channels = torch.tensor([channels for channels, _ in layers])
+        values = torch.tensor([n for _, n in layers], dtype=torch.float64)
+        total = values * num_groups
+        per_layer = torch.stack([(values - 1) / values, total / (total - 1).clamp(min=1)])
+        _factors[key] = per_layer.repeat_interleave(channels, dim=1).to(device=device, dtype=dtype)
     return _factors[key]
 
 
