@@ -16,6 +16,7 @@ from slowfast.datasets.build import build_dataset
 from slowfast.engine.inputs import input_shapes
 from slowfast.models import build_model
 from slowfast.models.complexity import gflops_per_clip
+from slowfast.models.norm import GroupedBatchNorm3d
 from slowfast.multigrid.schedule import Schedule, build_schedule
 from slowfast.multigrid.shape import ClipShape
 
@@ -96,7 +97,12 @@ def benchmark_model(
         torch.backends.cudnn.benchmark = True  # as in training: each shape is tuned once
     model = build_model(cfg).to(device)
     schedule = build_schedule(cfg)
-    per_shape = schedule_batch_sizes(schedule, max(cfg.NUM_GPUS, 1) * cfg.NUM_SHARDS)
+    num_devices = max(cfg.NUM_GPUS, 1) * cfg.NUM_SHARDS
+    per_shape = schedule_batch_sizes(schedule, num_devices)
+    for layer in model.modules():
+        if isinstance(layer, GroupedBatchNorm3d) and layer.reference_batch is not None:
+            # This one process stands for every device: BN groups follow the per-device batch.
+            layer.reference_batch = max(layer.reference_batch // num_devices, 1)
     missing = [f"{t}x{c}" for t, c in shapes or [] if (t, c) not in per_shape]
     if missing:
         raise ValueError(f"shapes {missing} are not in the schedule; it trains "

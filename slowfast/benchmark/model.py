@@ -95,10 +95,11 @@ def bn_steps(
     random inputs of the sizes those layers see at ``case``, and of plain BatchNorm3d layers on
     the same inputs. One layer per layer of the model (layers of one input size share the
     input), with the grouped running-stat updates batched as the training loop batches them."""
-    seen: list[tuple[tuple[int, ...], torch.dtype, Optional[int]]] = []
+    seen: list[tuple[tuple[int, ...], torch.dtype, Optional[int], Optional[int]]] = []
     hooks = [
         layer.register_forward_pre_hook(
-            lambda layer, args: seen.append((tuple(args[0].shape), args[0].dtype, layer.group_size))
+            lambda layer, args: seen.append(
+                (tuple(args[0].shape), args[0].dtype, layer.group_size, layer.reference_batch))
         )
         for layer in model.modules() if isinstance(layer, GroupedBatchNorm3d)
     ]
@@ -110,12 +111,13 @@ def bn_steps(
     inputs = {
         (shape, dtype): torch.randn(shape, device=device, dtype=dtype).contiguous(memory_format=memory_format)
         .requires_grad_()
-        for shape, dtype in dict.fromkeys((shape, dtype) for shape, dtype, _ in seen)
+        for shape, dtype in dict.fromkeys((shape, dtype) for shape, dtype, _, _ in seen)
     }
     work = [
-        (inputs[shape, dtype], GroupedBatchNorm3d(shape[1], group_size=group_size).to(device).train(),
+        (inputs[shape, dtype],
+         GroupedBatchNorm3d(shape[1], group_size=group_size, reference_batch=reference).to(device).train(),
          nn.BatchNorm3d(shape[1]).to(device).train())
-        for shape, dtype, group_size in seen
+        for shape, dtype, group_size, reference in seen
     ]
 
     def run(use_grouped: bool) -> None:

@@ -282,8 +282,12 @@ _C.MULTIGRID.LONG_CYCLE_FACTORS = [
     (0.5, 1),
     (1, 1),
 ]
-# Number of clips BN statistics are computed over, whatever the per-device batch.
+# Number of clips BN statistics are computed over at the full shape.
 _C.MULTIGRID.BN_BASE_SIZE = 8
+# "clips": every statistic covers BN_BASE_SIZE clips whatever the shape (PySlowFast). "values":
+# the group grows with the shape's batch (BN_BASE_SIZE x batch / TRAIN.BATCH_SIZE clips), so a
+# statistic covers as many values (clips x T x H x W) at every shape as at the full one.
+_C.MULTIGRID.BN_GROUPING = "clips"
 # Evaluations and checkpoints per long-cycle stage.
 _C.MULTIGRID.EVAL_FREQ = 3
 

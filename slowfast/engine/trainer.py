@@ -58,7 +58,7 @@ class Trainer(TrainerBase):
         check_ranks_agree(len(self.val_set), "validation videos", getattr(self.val_set, "source", "val list"))
         self.sampler = MultigridBatchSampler(
             len(self.train_set), schedule, world_size=ctx.world_size, rank=ctx.rank,
-            seed=cfg.RNG_SEED, bn_group_size=bn_group_size(cfg),
+            seed=cfg.RNG_SEED, grouped_bn=bn_group_size(cfg) is not None,
         )
         pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"
         self.train_loader = build_train_loader(

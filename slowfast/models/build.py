@@ -87,6 +87,14 @@ def bn_group_size(cfg: CfgNode) -> int | None:
     return int(cfg.MULTIGRID.BN_BASE_SIZE)
 
 
+def bn_reference_batch(cfg: CfgNode) -> int | None:
+    """The global batch at the full shape (TRAIN.BATCH_SIZE) under MULTIGRID.BN_GROUPING "values",
+    from which BN groups grow with the batch; else None (``bn_group_size`` clips at every shape)."""
+    if bn_group_size(cfg) is None or cfg.MULTIGRID.BN_GROUPING != "values":
+        return None
+    return int(cfg.TRAIN.BATCH_SIZE)
+
+
 def norm_factory(cfg: CfgNode) -> NormFactory:
     """The norm layer of every block: GroupedBatchNorm3d with the config's group size."""
     if cfg.BN.NORM_TYPE != "batchnorm":
@@ -94,7 +102,8 @@ def norm_factory(cfg: CfgNode) -> NormFactory:
             f"BN.NORM_TYPE {cfg.BN.NORM_TYPE!r} is not supported; use 'batchnorm' (multigrid "
             "grouping is set by MULTIGRID.BN_BASE_SIZE)"
         )
-    return partial(GroupedBatchNorm3d, eps=1e-5, momentum=0.1, group_size=bn_group_size(cfg))
+    return partial(GroupedBatchNorm3d, eps=1e-5, momentum=0.1, group_size=bn_group_size(cfg),
+                   reference_batch=bn_reference_batch(cfg))
 
 
 def resnet_options(cfg: CfgNode) -> ResNetOptions:

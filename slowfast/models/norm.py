@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from slowfast.utils import distributed
+from slowfast.utils.bn_groups import clips_per_statistic
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
     its own mean and biased variance as if it went through its own BN, and the running statistics
     move towards the statistics of the union of the groups (size-weighted mean; law of total
     variance, with the unbiased correction ``n / (n - 1)`` that ``nn.BatchNorm3d`` applies).
+    With ``reference_batch`` (the global batch at the full shape), a batch of N clips on each of
+    W processes is grouped by ``group_size * N * W // reference_batch`` clips instead
+    (``clips_per_statistic``): as many groups at every batch as at the reference one.
     ``group_size`` may be changed at any time.
     """
 
@@ -54,17 +58,24 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
         group_size: int | None = None,
+        reference_batch: int | None = None,
     ) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
         if group_size is not None and group_size < 1:
             raise ValueError(
                 f"GroupedBatchNorm3d group_size must be >= 1 or None, got {group_size}"
             )
+        if reference_batch is not None and reference_batch < 1:
+            raise ValueError(
+                f"GroupedBatchNorm3d reference_batch must be >= 1 or None, got {reference_batch}"
+            )
         self.group_size = group_size
+        self.reference_batch = reference_batch
         self.last_statistic_count: int | None = None
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, group_size={self.group_size}"
+        reference = "" if self.reference_batch is None else f", reference_batch={self.reference_batch}"
+        return f"{super().extra_repr()}, group_size={self.group_size}{reference}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Values behind the last running-stat update (clips x T x H x W, over the pooled ranks
@@ -73,18 +84,19 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         if not self.training or self.group_size is None:
             return super().forward(x)
         batch = x.shape[0]
-        if batch < self.group_size:
-            ranks = distributed.ranks_per_bn_group(batch, self.group_size)
+        group_size = clips_per_statistic(batch * distributed.world_size(), self.group_size, self.reference_batch)
+        if batch < group_size:
+            ranks = distributed.ranks_per_bn_group(batch, group_size)
             if ranks > 1:
                 self._check_input_dim(x)
                 return self._cross_rank_forward(x, distributed.bn_process_group(ranks), ranks)
-            _warn_small_batch(batch, self.group_size)
-        if batch <= self.group_size:
+            _warn_small_batch(batch, group_size)
+        if batch <= group_size:
             return super().forward(x)
         self._check_input_dim(x)
-        return self._grouped_forward(x)
+        return self._grouped_forward(x, group_size)
 
-    def _grouped_forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _grouped_forward(self, x: torch.Tensor, group_size: int) -> torch.Tensor:
         """Normalise each clip group with its own statistics; update the running stats.
 
         Clip ``i`` of a batch of ``num_groups * group_size`` clips belongs to group
@@ -94,9 +106,9 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         ``group_size + r`` clips one more group, normalised by a second call.
         """
         batch = x.shape[0]
-        num_groups = batch // self.group_size
-        strided_clips = batch if batch % self.group_size == 0 else (num_groups - 1) * self.group_size
-        strided_groups = strided_clips // self.group_size
+        num_groups = batch // group_size
+        strided_clips = batch if batch % group_size == 0 else (num_groups - 1) * group_size
+        strided_groups = strided_clips // group_size
         # One split, not two slices: a slice's backward fills a full-size zero gradient.
         heads = [x] if strided_clips == batch else x.split([strided_clips, batch - strided_clips])
         y, stats = _normalise_strided_groups(heads[0], strided_groups, self.weight, self.bias, self.eps)
@@ -106,12 +118,12 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         if self.track_running_stats:
             values_per_clip = math.prod(x.shape[2:])
             if strided_clips == batch:
-                values_per_group = self.group_size * values_per_clip
+                values_per_group = group_size * values_per_clip
                 if not _queue_running_stats(self, stats, values_per_group):
                     self._update_running_stats_equal_groups(stats, values_per_group)
             else:
                 # Filled on the device: a tensor built from a Python list would be a host copy.
-                sizes = torch.full((num_groups,), self.group_size, dtype=stats.dtype, device=x.device)
+                sizes = torch.full((num_groups,), group_size, dtype=stats.dtype, device=x.device)
                 sizes[-1] = batch - strided_clips
                 # The kernel records unbiased variances; the aggregate needs the biased ones.
                 values = sizes[:, None] * values_per_clip
@@ -295,7 +307,8 @@ def _warn_small_batch(batch: int, group_size: int) -> None:
         return
     _warned_small_batches.add((batch, group_size))
     logger.warning(
-        "Per-device batch of %d clips is smaller than MULTIGRID.BN_BASE_SIZE=%d: BN statistics "
-        "are computed over these %d clips only (a single process, or too few processes to pool with).",
+        "Per-device batch of %d clips is smaller than the %d clips a BN statistic should cover "
+        "(MULTIGRID.BN_BASE_SIZE, BN_GROUPING): BN statistics are computed over these %d clips only "
+        "(a single process, or too few processes to pool with).",
         batch, group_size, batch,
     )

@@ -75,7 +75,8 @@ def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
 
 
 def bn_grouping(per_device_batch: int, bn_base_size: int, num_devices: int) -> str:
-    """How BN statistics reach groups of `bn_base_size` clips at this per-device batch."""
+    """How BN statistics reach groups of `bn_base_size` clips at this per-device batch (the
+    stage's group size: ``Schedule.bn_group_size`` of its global batch)."""
     if per_device_batch == bn_base_size:
         return "plain"
     if per_device_batch > bn_base_size and per_device_batch % bn_base_size == 0:
@@ -106,7 +107,7 @@ def _row(
         _per_device(stage.batch_size, num_devices),
         _short_cycle_cell(stage, num_devices),
         _lr_cell(schedule, stage),
-        bn_grouping(stage.batch_size // num_devices, schedule.bn_base_size, num_devices),
+        bn_grouping(stage.batch_size // num_devices, schedule.bn_group_size(stage.batch_size), num_devices),
         iterations,
         f"{share:.1f}%",
     )

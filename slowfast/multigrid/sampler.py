@@ -62,6 +62,8 @@ class MultigridBatchSampler:
 
     Call ``set_epoch`` before each epoch (and with ``start_batch`` to resume mid-epoch). The
     order depends only on (seed, epoch), so it is identical on every rank and across resumes.
+    With ``grouped_bn`` (multigrid's BN groups, sized by ``schedule.bn_group_size``) each rank
+    takes the share of a global batch that makes the groups one process would make.
     """
 
     def __init__(
@@ -72,7 +74,7 @@ class MultigridBatchSampler:
         rank: int = 0,
         seed: int = 0,
         drop_last: bool = True,
-        bn_group_size: int | None = None,
+        grouped_bn: bool = False,
     ) -> None:
         if dataset_size < 1:
             raise ValueError(f"dataset_size must be >= 1, got {dataset_size}")
@@ -85,7 +87,7 @@ class MultigridBatchSampler:
         self.rank = rank
         self.seed = seed
         self.drop_last = drop_last
-        self.bn_group_size = bn_group_size
+        self.grouped_bn = grouped_bn
         self.epoch = 0
         self.start_batch = 0
 
@@ -121,7 +123,8 @@ class MultigridBatchSampler:
         for iteration, (start, global_size) in enumerate(self._global_batches()):
             if iteration < self.start_batch:
                 continue
-            share = rank_share(global_size, self.world_size, self.rank, self.bn_group_size)
+            group_size = self.schedule.bn_group_size(global_size) if self.grouped_bn else None
+            share = rank_share(global_size, self.world_size, self.rank, group_size)
             shape = shapes[iteration % len(shapes)]
             yield [(int(order[start + position]), shape, self.epoch) for position in share]
 

@@ -13,6 +13,7 @@ from typing import Any
 from slowfast.multigrid.long_cycle import CycleShape, StagePlan, long_cycle_plan
 from slowfast.multigrid.shape import ClipShape
 from slowfast.multigrid.spec import COSINE_POLICY, STEP_POLICY, ScheduleSpec
+from slowfast.utils.bn_groups import clips_per_statistic
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,12 @@ class Schedule:
     eval_period: int
     checkpoint_period: int
     bn_base_size: int
+    # TRAIN.BATCH_SIZE under MULTIGRID.BN_GROUPING "values" (BN groups grow with the batch), else None.
+    bn_reference_batch: int | None = None
+
+    def bn_group_size(self, global_batch: int) -> int:
+        """Clips per BN statistic in a global batch of ``global_batch`` clips (``clips_per_statistic``)."""
+        return clips_per_statistic(global_batch, self.bn_base_size, self.bn_reference_batch)
 
     def stage_at(self, epoch: int) -> Stage:
         """The stage that trains `epoch` (the last stage past the end)."""
@@ -176,6 +183,7 @@ def build_schedule(cfg: Any) -> Schedule:
         epoch_factor=cfg.MULTIGRID.EPOCH_FACTOR,
         eval_freq=cfg.MULTIGRID.EVAL_FREQ,
         bn_base_size=cfg.MULTIGRID.BN_BASE_SIZE,
+        bn_grouping=cfg.MULTIGRID.BN_GROUPING,
     )
     return make_schedule(spec)
 
@@ -208,6 +216,7 @@ def make_schedule(spec: ScheduleSpec) -> Schedule:
         eval_period=spec.eval_period,
         checkpoint_period=spec.checkpoint_period,
         bn_base_size=spec.bn_base_size,
+        bn_reference_batch=spec.batch_size if spec.bn_grouping == "values" else None,
     )
 
 

@@ -8,6 +8,9 @@ from slowfast.utils.checks import jitter_scales, one_of, positive_int, require
 STEP_POLICY = "steps_with_relative_lrs"
 COSINE_POLICY = "cosine"
 LR_POLICIES = (STEP_POLICY, COSINE_POLICY)
+# MULTIGRID.BN_GROUPING: every BN statistic over BN_BASE_SIZE clips, or over as many values as
+# BN_BASE_SIZE full-shape clips (the group grows with the shape's batch).
+BN_GROUPINGS = ("clips", "values")
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,7 @@ class ScheduleSpec:
 
     Field names follow the config keys: num_frames = DATA.NUM_FRAMES, crop_size =
     DATA.TRAIN_CROP_SIZE, batch_size = TRAIN.BATCH_SIZE (global), steps/lrs = SOLVER.STEPS/LRS,
-    long/short_cycle(_factors), epoch_factor, eval_freq, bn_base_size = MULTIGRID.*.
+    long/short_cycle(_factors), epoch_factor, eval_freq, bn_base_size, bn_grouping = MULTIGRID.*.
     """
 
     num_frames: int
@@ -42,9 +45,11 @@ class ScheduleSpec:
     epoch_factor: float
     eval_freq: int
     bn_base_size: int
+    bn_grouping: str = "clips"
 
     def __post_init__(self) -> None:
         _check_positive_ints(self)
+        one_of(self.bn_grouping, BN_GROUPINGS, "MULTIGRID.BN_GROUPING")
         jitter_scales(self.jitter_scales)
         _check_solver(self)
         if self.long_cycle or self.short_cycle:

@@ -1,4 +1,18 @@
-"""How many ranks pool their clips for one BN statistic; pure arithmetic shared by BN and reports."""
+"""How many clips and ranks one BN statistic covers; pure arithmetic shared by BN, the sampler and reports."""
+
+
+def clips_per_statistic(batch: int, base_size: int, reference_batch: int | None) -> int:
+    """Clips one BN statistic covers in a batch of ``batch`` clips (per device, or global).
+
+    ``base_size`` without ``reference_batch`` (MULTIGRID.BN_GROUPING "clips", PySlowFast's rule).
+    With it (the batch at the full shape; "values"), ``base_size`` scaled by ``batch /
+    reference_batch``: multigrid grows the batch by about the full shape's frames x pixels over
+    the clip's, so a statistic then covers about as many values (clips x T x H x W) at every
+    shape as ``base_size`` full-shape clips, and a batch always splits into as many groups.
+    """
+    if reference_batch is None:
+        return base_size
+    return max(1, base_size * batch // reference_batch)
 
 
 def ranks_per_bn_group(per_device_batch: int, group_size: int, world_size: int) -> int:

@@ -9,6 +9,7 @@ every epoch with the weights of a one-process run on the same global batches.
 import os
 from pathlib import Path
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -84,10 +85,12 @@ def _load(folder: Path, name: str) -> dict:
     return torch.load(folder / name, weights_only=False)
 
 
-def test_two_gloo_ranks_train_a_multigrid_schedule_like_one_process(make_cfg, read_metrics, monkeypatch):
-    two = make_cfg(MULTIGRID, output="two_ranks", config_file=MG_CONFIG)
+@pytest.mark.parametrize("grouping", ["clips", "values"])
+def test_two_gloo_ranks_train_a_multigrid_schedule_like_one_process(make_cfg, read_metrics, monkeypatch, grouping):
+    overrides = {**MULTIGRID, "MULTIGRID.BN_GROUPING": grouping}
+    two = make_cfg(overrides, output="two_ranks", config_file=MG_CONFIG)
     mp.spawn(_torchrun_like_worker, args=(distributed.find_free_port(), two), nprocs=2, join=True)
-    one = make_cfg(MULTIGRID, output="one_rank", config_file=MG_CONFIG)
+    one = make_cfg(overrides, output="one_rank", config_file=MG_CONFIG)
     monkeypatch.setattr(launch, "Trainer", RecordingTrainer)
     run(one)
 
@@ -104,8 +107,10 @@ def test_two_gloo_ranks_train_a_multigrid_schedule_like_one_process(make_cfg, re
             assert {s for _, s in b0} == {s for _, s in b1} == {s for _, s in whole} and len({s for _, s in whole}) == 1
             assert len(b0) == len(b1) == len(whole) // 2
             indices = [i for i, _ in whole]
-            assert [i for i, _ in b0] == [indices[p] for p in rank_share(len(whole), 2, 0, 4)]
-            assert [i for i, _ in b1] == [indices[p] for p in rank_share(len(whole), 2, 1, 4)]
+            group_size = schedule.bn_group_size(len(whole))
+            assert group_size == (4 if grouping == "clips" else 4 * len(whole) // two.TRAIN.BATCH_SIZE)
+            assert [i for i, _ in b0] == [indices[p] for p in rank_share(len(whole), 2, 0, group_size)]
+            assert [i for i, _ in b1] == [indices[p] for p in rank_share(len(whole), 2, 1, group_size)]
         per_device_sizes |= {len(b) for b in ranks[0]["batches"]}
         for name, value in ranks[0]["params"].items():
             assert torch.equal(value, ranks[1]["params"][name]), name

@@ -156,7 +156,7 @@ def test_small_batch_warns_once(caplog):
         grouped(x)
         grouped.eval()
         grouped(x)
-    warnings = [r for r in caplog.records if "BN_BASE_SIZE=7" in r.getMessage()]
+    warnings = [r for r in caplog.records if "the 7 clips a BN statistic should cover" in r.getMessage()]
     assert len(warnings) == 1
     assert "batch of 3 clips" in warnings[0].getMessage()
 
@@ -175,6 +175,44 @@ def test_state_dict_is_a_batchnorm3d_state_dict():
 def test_group_size_must_be_positive():
     with pytest.raises(ValueError, match="group_size must be >= 1"):
         GroupedBatchNorm3d(CHANNELS, group_size=0)
+    with pytest.raises(ValueError, match="reference_batch must be >= 1"):
+        GroupedBatchNorm3d(CHANNELS, group_size=2, reference_batch=0)
+
+
+# (batch, group_size at reference_batch 4, groups): groups grow with the batch, as many as at 4 clips.
+SCALED_GROUPINGS = [
+    (16, 2, [[j, j + 2, j + 4, j + 6, j + 8, j + 10, j + 12, j + 14] for j in range(2)]),
+    (8, 1, [[j, j + 4] for j in range(4)]),
+    (4, 2, [[0, 2], [1, 3]]),
+]
+
+
+@pytest.mark.parametrize("batch, group_size, groups", SCALED_GROUPINGS)
+def test_groups_scaled_with_the_batch_equal_direct_per_group_computation(batch, group_size, groups):
+    grouped, _ = _grouped_and_reference(group_size, 0)
+    grouped.reference_batch = 4
+    x = _clip_batch(batch)
+    y = grouped(x)
+    weight = grouped.weight.detach().clone().requires_grad_()
+    bias = grouped.bias.detach().clone().requires_grad_()
+    y_ref = _per_group_reference(x, groups, weight, bias)
+    torch.testing.assert_close(y.double(), y_ref, rtol=1e-5, atol=1e-5)
+    upstream = torch.randn_like(y)
+    grads = torch.autograd.grad(y, [x, grouped.weight, grouped.bias], upstream)
+    ref_grads = torch.autograd.grad(y_ref, [x, weight, bias], upstream.double())
+    for got, expected in zip(grads, ref_grads):
+        torch.testing.assert_close(got.double(), expected.double(), rtol=1e-5, atol=1e-5)
+    assert "reference_batch=4" in repr(grouped)
+
+
+@pytest.mark.parametrize("batch", [4, 16, 64])
+def test_groups_as_large_as_the_reference_batch_make_plain_bn_at_every_batch(batch):
+    grouped, (ref,) = _grouped_and_reference(4, 1)
+    grouped.reference_batch = 4
+    x = _clip_batch(batch).detach()
+    torch.testing.assert_close(grouped(x), ref(x), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grouped.running_mean, ref.running_mean, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grouped.running_var, ref.running_var, rtol=1e-6, atol=1e-6)
 
 
 def _layers_of_several_shapes(momentum=0.1):

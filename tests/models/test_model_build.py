@@ -3,7 +3,7 @@ import pytest
 import torch.nn as nn
 
 from slowfast.models import build_model
-from slowfast.models.build import MODEL_REGISTRY, bn_group_size, register_model
+from slowfast.models.build import MODEL_REGISTRY, bn_group_size, bn_reference_batch, register_model
 from slowfast.models.norm import GroupedBatchNorm3d
 from slowfast.models.video_model import ResNet, SlowFast
 
@@ -91,6 +91,17 @@ def test_bn_groups_follow_multigrid(make_tiny_cfg, long_cycle, short_cycle, expe
     norms = _norms(build_model(cfg))
     assert norms and all(type(m) is GroupedBatchNorm3d and m.group_size == expected for m in norms)
     assert all(m.eps == 1e-5 and m.momentum == 0.1 for m in norms)
+    assert all(m.reference_batch is None for m in norms)
+
+
+@pytest.mark.parametrize("long_cycle, num_shards, expected", [(False, 1, None), (True, 1, 8), (True, 2, 8)])
+def test_bn_groups_grow_with_the_batch_under_values_grouping(make_tiny_cfg, long_cycle, num_shards, expected):
+    cfg = make_tiny_cfg("slowfast", 18)
+    cfg.MULTIGRID.LONG_CYCLE = long_cycle
+    cfg.MULTIGRID.BN_GROUPING = "values"
+    cfg.TRAIN.BATCH_SIZE, cfg.NUM_SHARDS = 8, num_shards
+    assert bn_reference_batch(cfg) == expected
+    assert all(m.reference_batch == expected for m in _norms(build_model(cfg)))
 
 
 def test_model_is_built_on_cpu(make_tiny_cfg):

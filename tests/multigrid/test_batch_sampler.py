@@ -69,6 +69,32 @@ def test_ranks_get_disjoint_clips_and_identical_shapes(short_cycle, world_size):
     assert merged == [sorted(i for i, _, _ in b) for b in single]
 
 
+@pytest.mark.parametrize("grouping, expected_groups", [
+    ("clips", [{frozenset(range(j, 24, 4)) for j in range(4)}, {frozenset(range(j, 12, 2)) for j in range(2)}]),
+    ("values", [{frozenset(range(j, 24, 1)) for j in range(1)}, {frozenset(range(12))}]),
+])
+def test_ranks_take_shares_that_make_one_process_bn_groups(make_cfg, grouping, expected_groups):
+    """TRAIN.BATCH_SIZE 6, BN_BASE_SIZE 6, 2 ranks: under "clips" the 24- and 12-clip phases make
+    groups of 6 (4 and 2 of them); under "values" one group per phase, pooled over both ranks."""
+    cfg = make_cfg({**TINY, "TRAIN.BATCH_SIZE": 6, "MULTIGRID.SHORT_CYCLE": True,
+                    "MULTIGRID.BN_BASE_SIZE": 6, "MULTIGRID.BN_GROUPING": grouping})
+    schedule = build_schedule(cfg)
+    samplers = [MultigridBatchSampler(100, schedule, 2, rank, grouped_bn=True) for rank in range(2)]
+    per_rank = [batches(s) for s in samplers]
+    single = batches(MultigridBatchSampler(100, schedule))
+    for iteration, groups in enumerate(expected_groups):
+        position = {index: p for p, (index, _, _) in enumerate(single[iteration])}
+        shares = [[position[index] for index, _, _ in rank_batches[iteration]] for rank_batches in per_rank]
+        size = len(single[iteration])
+        group_size = schedule.bn_group_size(size)
+        if group_size <= len(shares[0]):
+            local = len(shares[0]) // group_size
+            formed = {frozenset(share[j::local]) for share in shares for j in range(local)}
+        else:
+            formed = {frozenset(shares[0] + shares[1])}
+        assert formed == groups
+
+
 def test_order_depends_on_seed_and_epoch_only(short_cycle):
     first = batches(MultigridBatchSampler(100, short_cycle, seed=7), epoch=2)
     again = batches(MultigridBatchSampler(100, short_cycle, seed=7), epoch=2)

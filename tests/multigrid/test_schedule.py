@@ -258,11 +258,24 @@ def test_zero_length_stage_is_dropped(make_cfg):
         ({**MULTIGRID, "MULTIGRID.EPOCH_FACTOR": 0.0}, "MULTIGRID.EPOCH_FACTOR"),
         ({"TRAIN.BATCH_SIZE": 0}, "TRAIN.BATCH_SIZE"),
         ({"DATA.TRAIN_JITTER_SCALES": [320, 256]}, "DATA.TRAIN_JITTER_SCALES"),
+        ({**MULTIGRID, "MULTIGRID.BN_GROUPING": "pixels"}, "MULTIGRID.BN_GROUPING"),
     ],
 )
 def test_invalid_settings_name_the_key(make_cfg, overrides, key):
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         build_schedule(make_cfg(overrides))
+
+
+@pytest.mark.parametrize("grouping, expected", [("clips", [8, 8, 8, 8]), ("values", [8, 16, 64, 512])])
+def test_bn_group_size_per_global_batch(make_cfg, grouping, expected):
+    cfg = make_cfg({**MULTIGRID, "TRAIN.BATCH_SIZE": 64, "MULTIGRID.BN_BASE_SIZE": 8,
+                    "MULTIGRID.BN_GROUPING": grouping})
+    schedule = build_schedule(cfg)
+    assert [schedule.bn_group_size(batch) for batch in (64, 128, 512, 4096)] == expected
+    # Under "values" every phase of every stage has as many BN groups as TRAIN.BATCH_SIZE (8).
+    sizes = {size for stage in schedule.stages for size in stage.short_cycle_batch_sizes}
+    groups = {size // schedule.bn_group_size(size) for size in sizes}
+    assert groups == ({8} if grouping == "values" else {size // 8 for size in sizes})
 
 
 def test_schedule_modules_import_no_torch():

@@ -79,6 +79,16 @@ def test_table_rows(kinetics):
     )
 
 
+def test_table_bn_column_follows_the_grouping(make_cfg):
+    """K400's 8x8 schedule on 8 GPUs: groups of 8 clips at every stage ("clips"), or groups as
+    large as each stage's per-device batch ("values", TRAIN.BATCH_SIZE 64 = 8 devices x 8)."""
+    for grouping, first_stage in (("clips", "groups of 8 (8 per device)"), ("values", "plain")):
+        schedule = build_schedule(make_cfg({"MULTIGRID.LONG_CYCLE": True, "MULTIGRID.SHORT_CYCLE": True,
+                                            "TRAIN.BATCH_SIZE": 64, "MULTIGRID.BN_GROUPING": grouping}))
+        lines = format_schedule_table(schedule, num_devices=8).splitlines()
+        assert first_stage in lines[2]
+
+
 def sum_iterations(schedule, num_clips):
     """Total iterations by direct simulation of the drop-last phase cycle."""
     total = 0

@@ -1,7 +1,18 @@
 """bn_groups: ranks pooling BN statistics, and the share of a global batch each rank trains."""
 import pytest
 
-from slowfast.utils.bn_groups import rank_share, ranks_per_bn_group
+from slowfast.utils.bn_groups import clips_per_statistic, rank_share, ranks_per_bn_group
+
+
+@pytest.mark.parametrize("batch, base_size, reference_batch, expected", [
+    (64, 4, None, 4), (4, 8, None, 8),  # "clips": the base size whatever the batch
+    (64, 4, 4, 64), (16, 4, 4, 16), (4, 4, 4, 4),  # "values", one group per reference batch
+    (64, 8, 64, 8), (128, 8, 64, 16), (512, 8, 64, 64),  # 8 groups in every global batch of K400's 8 GPUs
+    (2, 8, 2, 8), (8, 8, 2, 32),  # pooled over 4 ranks at every shape
+    (3, 1, 4, 1),  # never below one clip
+])
+def test_clips_per_statistic(batch, base_size, reference_batch, expected):
+    assert clips_per_statistic(batch, base_size, reference_batch) == expected
 
 
 def one_process_groups(global_size: int, group_size: int) -> set[frozenset]:
