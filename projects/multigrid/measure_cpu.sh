@@ -38,7 +38,7 @@ if step 2; then
   cp output/measure_ablation/ablation.md "$RESULTS/synthetic_ablation.md"
   cp output/measure_ablation/ablation.json "$RESULTS/synthetic_ablation.json"
   cp output/measure_ablation/val_vs_wallclock.png "$RESULTS/synthetic_ablation.png"
-  python tools/show_schedule.py --cfg "$CFG" --plot "$RESULTS/synthetic_schedule.png" > "$RESULTS/synthetic_schedule.txt"
+  python tools/show_schedule.py --cfg "$CFG" --num-clips 1600 --plot "$RESULTS/synthetic_schedule.png" > "$RESULTS/synthetic_schedule.txt"
 fi
 
 if step 3; then
