@@ -84,7 +84,9 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         if not self.training or self.group_size is None:
             return super().forward(x)
         batch = x.shape[0]
-        group_size = clips_per_statistic(batch * distributed.world_size(), self.group_size, self.reference_batch)
+        group_size = self.group_size
+        if self.reference_batch is not None:
+            group_size = clips_per_statistic(batch * distributed.world_size(), group_size, self.reference_batch)
         if batch < group_size:
             ranks = distributed.ranks_per_bn_group(batch, group_size)
             if ranks > 1:

@@ -54,9 +54,7 @@ def _per_group_reference(x: torch.Tensor, groups, weight, bias, eps=1e-5):
     return y
 
 
-@pytest.mark.parametrize("batch, group_size, groups", GROUPINGS)
-def test_training_equals_direct_per_group_computation(batch, group_size, groups):
-    grouped, _ = _grouped_and_reference(group_size, 0)
+def _assert_forward_and_backward_match_per_group_computation(grouped, batch, groups):
     x = _clip_batch(batch)
     y = grouped(x)
     weight = grouped.weight.detach().clone().requires_grad_()
@@ -69,6 +67,12 @@ def test_training_equals_direct_per_group_computation(batch, group_size, groups)
     ref_grads = torch.autograd.grad(y_ref, [x, weight, bias], upstream.double())
     for got, expected in zip(grads, ref_grads):
         torch.testing.assert_close(got.double(), expected.double(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch, group_size, groups", GROUPINGS)
+def test_training_equals_direct_per_group_computation(batch, group_size, groups):
+    grouped, _ = _grouped_and_reference(group_size, 0)
+    _assert_forward_and_backward_match_per_group_computation(grouped, batch, groups)
 
 
 @pytest.mark.parametrize("batch, group_size, groups", [GROUPINGS[0], GROUPINGS[3]])
@@ -191,17 +195,7 @@ SCALED_GROUPINGS = [
 def test_groups_scaled_with_the_batch_equal_direct_per_group_computation(batch, group_size, groups):
     grouped, _ = _grouped_and_reference(group_size, 0)
     grouped.reference_batch = 4
-    x = _clip_batch(batch)
-    y = grouped(x)
-    weight = grouped.weight.detach().clone().requires_grad_()
-    bias = grouped.bias.detach().clone().requires_grad_()
-    y_ref = _per_group_reference(x, groups, weight, bias)
-    torch.testing.assert_close(y.double(), y_ref, rtol=1e-5, atol=1e-5)
-    upstream = torch.randn_like(y)
-    grads = torch.autograd.grad(y, [x, grouped.weight, grouped.bias], upstream)
-    ref_grads = torch.autograd.grad(y_ref, [x, weight, bias], upstream.double())
-    for got, expected in zip(grads, ref_grads):
-        torch.testing.assert_close(got.double(), expected.double(), rtol=1e-5, atol=1e-5)
+    _assert_forward_and_backward_match_per_group_computation(grouped, batch, groups)
     assert "reference_batch=4" in repr(grouped)
 
 
