@@ -290,6 +290,11 @@ _C.MULTIGRID.BN_BASE_SIZE = 8
 _C.MULTIGRID.BN_GROUPING = "clips"
 # Evaluations and checkpoints per long-cycle stage.
 _C.MULTIGRID.EVAL_FREQ = 3
+# Which ends of DATA.TRAIN_JITTER_SCALES shrink with a multigrid crop smaller than
+# DATA.TRAIN_CROP_SIZE: "min" (PySlowFast: the lower end only, so a smaller crop may also see a
+# smaller share of the frame) or "min_max" (both ends, so every crop sees the share of the frame
+# the full crop sees, at a lower resolution).
+_C.MULTIGRID.JITTER_SCALING = "min"
 
 # ---------------------------------------------------------------------------- #
 # Data loader options

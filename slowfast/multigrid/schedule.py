@@ -184,6 +184,7 @@ def build_schedule(cfg: Any) -> Schedule:
         eval_freq=cfg.MULTIGRID.EVAL_FREQ,
         bn_base_size=cfg.MULTIGRID.BN_BASE_SIZE,
         bn_grouping=cfg.MULTIGRID.BN_GROUPING,
+        jitter_scaling=cfg.MULTIGRID.JITTER_SCALING,
     )
     return make_schedule(spec)
 
@@ -333,6 +334,8 @@ def _short_cycle_phases(
 
 
 def _jitter_scales(spec: ScheduleSpec, crop_size: int) -> tuple[int, int]:
-    """Scale-jitter range for `crop_size`: the lower bound shrinks with the crop, as PySlowFast."""
+    """Scale-jitter range for `crop_size`: the lower bound shrinks with the crop, as PySlowFast
+    (``jitter_scaling`` "min"), or both bounds ("min_max")."""
     low, high = spec.jitter_scales
-    return round(low * crop_size / spec.crop_size), high
+    scale = crop_size / spec.crop_size
+    return round(low * scale), (round(high * scale) if spec.jitter_scaling == "min_max" else high)

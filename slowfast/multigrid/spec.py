@@ -46,11 +46,13 @@ class ScheduleSpec:
     eval_freq: int
     bn_base_size: int
     bn_grouping: str = "clips"
+    jitter_scaling: str = "min"
 
     def __post_init__(self) -> None:
         _check_positive_ints(self)
         one_of(self.bn_grouping, BN_GROUPINGS, "MULTIGRID.BN_GROUPING")
         jitter_scales(self.jitter_scales)
+        one_of(self.jitter_scaling, JITTER_SCALINGS, "MULTIGRID.JITTER_SCALING")
         _check_solver(self)
         if self.long_cycle or self.short_cycle:
             _check_multigrid(self)
@@ -108,6 +110,9 @@ def _check_solver(spec: ScheduleSpec) -> None:
             f"SOLVER.COSINE_AFTER_WARMUP needs SOLVER.WARMUP_EPOCHS ({spec.warmup_epochs}) "
             f"< SOLVER.MAX_EPOCH ({spec.max_epoch})"
         )
+
+
+JITTER_SCALINGS = ("min", "min_max")
 
 
 def _check_multigrid(spec: ScheduleSpec) -> None:

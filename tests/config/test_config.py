@@ -58,6 +58,8 @@ def test_missing_file():
         (["MODEL.ARCH", "x3d"], r"MODEL.ARCH is 'x3d'; expected one of"),
         (["MODEL.ARCH", "i3d"], r"MODEL.ARCH 'i3d' does not go with MODEL.MODEL_NAME 'SlowFast'"),
         (["RESNET.DEPTH", "34"], r"RESNET.DEPTH is 34; expected one of \[18, 50, 101\]"),
+        (["MULTIGRID.JITTER_SCALING", "max"],
+         r"MULTIGRID.JITTER_SCALING is 'max'; expected one of \['min', 'min_max'\]"),
         (["DATA.INPUT_CHANNEL_NUM", "[3]"], r"DATA.INPUT_CHANNEL_NUM needs 2 entries for MODEL.ARCH slowfast"),
         (["SOLVER.LR_POLICY", "linear"], r"SOLVER.LR_POLICY is 'linear'"),
         (["DATA.TRAIN_JITTER_SCALES", "[320, 256]"], r"DATA.TRAIN_JITTER_SCALES must be \[min, max\]"),

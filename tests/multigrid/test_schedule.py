@@ -79,6 +79,15 @@ def test_kinetics_sampling_rate_and_jitter(kinetics):
     assert kinetics.stages[0].short_cycle_shapes[-1].sampling_rate == (2, 8)
 
 
+def test_jitter_scaling_min_max_shrinks_both_ends_with_the_crop(make_cfg):
+    schedule = build_schedule(make_cfg({**MULTIGRID, "MULTIGRID.JITTER_SCALING": "min_max"}))
+    jitters = {s.crop_size: s.jitter_scales for s in schedule.stages[2].short_cycle_shapes}
+    assert jitters == {112: (128, 160), 158: (181, 226), 224: (256, 320)}
+    assert schedule.stages[0].base_shape.jitter_scales == (181, 226)
+    with pytest.raises(ValueError, match=r"MULTIGRID\.JITTER_SCALING is 'max'"):
+        build_schedule(make_cfg({**MULTIGRID, "MULTIGRID.JITTER_SCALING": "max"}))
+
+
 def test_kinetics_eval_and_checkpoint_epochs(kinetics):
     due = [e for e in range(kinetics.max_epoch) if kinetics.is_eval_epoch(e)]
     assert due[:12] == [22, 47, 72, 83, 96, 109, 119, 130, 141, 145, 151, 157]
