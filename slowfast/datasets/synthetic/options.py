@@ -1,7 +1,7 @@
 """Settings of the synthetic generator (the SYNTHETIC config node)."""
 from dataclasses import asdict, dataclass
 
-from slowfast.datasets.synthetic.render import RENDER_VERSION, class_names
+from slowfast.datasets.synthetic.render import class_names
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,12 @@ class SyntheticOptions:
             )
 
     def record(self) -> dict:
-        """The options as generator.json records them, with the renderer's version
-        (``test_clips_per_class`` only when set)."""
+        """The options as generator.json records them (``test_clips_per_class`` only when set, so
+        datasets written before it existed still match)."""
         record = asdict(self)
         if not self.test_clips_per_class:
             del record["test_clips_per_class"]
-        return {**record, "render_version": RENDER_VERSION}
+        return record
 
     def clips_in_split(self, split: str) -> int:
         """Videos per class: ``clips_per_class`` for train, ``test_clips_per_class`` for test when

@@ -33,11 +33,6 @@ REVERSED_PATTERN = {
     "rotating_counterclockwise": "rotating_clockwise",
 }
 MAX_CLASSES = 2 * len(PATTERNS)
-# Bumped whenever the same options start to render other pixels; generator.json records it, so
-# a dataset written by an older renderer is reported as different from the requested one.
-# 2: rotation turns 200-320 degrees (fast 450-600) and its marker is 0.3 of the object's radius
-# (1: 120-200, 300-420 and 0.25), so the short cycle's smallest crops still show the turn.
-RENDER_VERSION = 2
 SHAPES = ("square", "disc", "triangle")
 
 
@@ -128,7 +123,7 @@ def _scaling(pattern, fast, progress, size, motion_scale, rng) -> Track:
 def _rotation(pattern, fast, progress, size, motion_scale, rng) -> Track:
     radius = rng.uniform(0.14, 0.2) * size
     x, y = rng.uniform(radius, size - radius, 2)
-    turn = math.radians(rng.uniform(450, 600) if fast else rng.uniform(200, 320)) * motion_scale
+    turn = math.radians(rng.uniform(300, 420) if fast else rng.uniform(120, 200)) * motion_scale
     direction = 1.0 if pattern == "rotating_clockwise" else -1.0
     angle = rng.uniform(0, 2 * math.pi) + direction * turn * progress
     return Track(_constant(x, progress), _constant(y, progress), _constant(radius, progress), angle)
@@ -217,7 +212,7 @@ def _draw_object(frame: np.ndarray, shape: str, x: float, y: float, radius: floa
         cv2.fillPoly(frame, [np.round(polygon * _SUBPIXEL).astype(np.int32)], colour, cv2.LINE_AA, _SUBPIXEL_BITS)
     marker_colour = tuple(255.0 - c for c in colour)
     distance = 0.5 * radius
-    _disc(frame, x + distance * math.cos(angle), y + distance * math.sin(angle), 0.3 * radius, marker_colour)
+    _disc(frame, x + distance * math.cos(angle), y + distance * math.sin(angle), 0.25 * radius, marker_colour)
 
 
 def _disc(frame: np.ndarray, x: float, y: float, radius: float, colour) -> None:
