@@ -1,0 +1,38 @@
+"""Per-class test top-1 of every checkpoint of ablation runs, to see at which stage a class is
+learned (or not): each checkpoint is tested on the test split at the config's test shape.
+
+python projects/multigrid/results/design/stage_per_class.py OUT_DIR RUN_DIR [RUN_DIR ...]
+"""
+import os
+import subprocess
+import sys
+
+import torch
+
+NAMES = ["left", "right", "up", "down", "grow", "shrink", "cw", "ccw"]
+
+
+def per_class(path):
+    saved = torch.load(path)
+    predicted, labels = saved["scores"].argmax(1), saved["labels"]
+    accuracies = [(predicted[labels == c] == c).float().mean().item() * 100 for c in range(len(NAMES))]
+    return (predicted == labels).float().mean().item() * 100, accuracies
+
+
+out_dir = sys.argv[1]
+for run_dir in sys.argv[2:]:
+    run = os.path.basename(os.path.normpath(run_dir))
+    checkpoints = sorted(os.listdir(os.path.join(run_dir, "checkpoints")))
+    for checkpoint in checkpoints:
+        epoch = int(checkpoint.split("_")[-1].split(".")[0])
+        scratch = os.path.join(out_dir, f"{run}_e{epoch}")
+        preds = os.path.join(scratch, "preds.pyth")
+        if not os.path.exists(preds):
+            subprocess.run(
+                [sys.executable, "tools/run_net.py", "--cfg", os.path.join(run_dir, "config.yaml"),
+                 "TRAIN.ENABLE", "False", "TEST.CHECKPOINT_FILE_PATH", os.path.join(run_dir, "checkpoints", checkpoint),
+                 "TEST.SAVE_RESULTS_PATH", "preds.pyth", "OUTPUT_DIR", scratch],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        overall, accuracies = per_class(preds)
+        print(run, f"epoch {epoch}", f"{overall:.2f}", " ".join(f"{n}:{a:.0f}" for n, a in zip(NAMES, accuracies)), flush=True)
