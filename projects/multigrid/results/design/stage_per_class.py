@@ -40,4 +40,5 @@ for run_dir in run_dirs:
                 check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
         overall, accuracies = per_class(preds)
-        print(run, f"epoch {epoch}", f"{overall:.2f}", " ".join(f"{n}:{a:.0f}" for n, a in zip(NAMES, accuracies)), flush=True)
+        classes = " ".join(f"{n}:{a:.0f}" for n, a in zip(NAMES, accuracies))
+        print(run, f"epoch {epoch}", f"{overall:.2f}", classes, flush=True)
