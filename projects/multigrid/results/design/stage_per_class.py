@@ -7,17 +7,7 @@ import os
 import subprocess
 import sys
 
-import torch
-
-NAMES = ["left", "right", "up", "down", "grow", "shrink", "cw", "ccw"]
-
-
-def per_class(path):
-    saved = torch.load(path)
-    predicted, labels = saved["scores"].argmax(1), saved["labels"]
-    accuracies = [(predicted[labels == c] == c).float().mean().item() * 100 for c in range(len(NAMES))]
-    return (predicted == labels).float().mean().item() * 100, accuracies
-
+from per_class import per_class, summary
 
 out_dir, run_dirs = sys.argv[1], sys.argv[2:]
 wanted = None
@@ -39,6 +29,5 @@ for run_dir in run_dirs:
                  "TEST.SAVE_RESULTS_PATH", "preds.pyth", "OUTPUT_DIR", scratch],
                 check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
-        overall, accuracies = per_class(preds)
-        classes = " ".join(f"{n}:{a:.0f}" for n, a in zip(NAMES, accuracies))
-        print(run, f"epoch {epoch}", f"{overall:.2f}", classes, flush=True)
+        overall, accuracies, _ = per_class(preds)
+        print(summary(f"{run} epoch {epoch}", overall, accuracies), flush=True)
