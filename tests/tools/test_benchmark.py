@@ -26,8 +26,8 @@ def test_schedule_mode_reports_stages_and_a_speedup_over_the_baseline(bench_tool
     assert [stage["stage"] for stage in report["stages"]] == list(range(len(report["stages"])))
     assert report["iterations"] == sum(stage["iterations"] for stage in report["stages"])
     assert report["total_gflops"] == pytest.approx(sum(stage["total_gflops"] for stage in report["stages"]))
-    # Baseline: 16 epochs of 32 // 4 = 8 iterations; multigrid does less compute.
-    assert report["baseline_iterations"] == 128
+    # Baseline: 32 epochs of 32 // 4 = 8 iterations; multigrid does less compute.
+    assert report["baseline_iterations"] == 256
     assert report["predicted_speedup"] == pytest.approx(report["baseline_total_gflops"] / report["total_gflops"])
     assert report["predicted_speedup"] > 1.0
     assert bench_tool.main(argv) == 0

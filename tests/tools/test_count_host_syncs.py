@@ -7,8 +7,8 @@ import torch
 TINY = ["SYNTHETIC.GENERATE", "False", "MODEL.NUM_CLASSES", "4", "RESNET.WIDTH_PER_GROUP", "4",
         "DATA.NUM_FRAMES", "8", "DATA.TRAIN_CROP_SIZE", "32", "DATA.TEST_CROP_SIZE", "32",
         "DATA.TRAIN_JITTER_SCALES", "[32, 40]", "DATA_LOADER.NUM_WORKERS", "0", "LOG_MODEL_INFO", "False",
-        "SOLVER.MAX_EPOCH", "1", "SOLVER.STEPS", "[0]", "SOLVER.LRS", "[1]", "BN.USE_PRECISE_STATS", "False",
-        "DATA.DECODED_CACHE_DIR", ""]
+        "SOLVER.MAX_EPOCH", "1", "SOLVER.WARMUP_EPOCHS", "0.0", "SOLVER.STEPS", "[0]", "SOLVER.LRS", "[1]",
+        "BN.USE_PRECISE_STATS", "False", "DATA.DECODED_CACHE_DIR", ""]
 
 
 @pytest.fixture(scope="module")
