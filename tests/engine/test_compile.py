@@ -2,6 +2,7 @@
 import functools
 from pathlib import Path
 
+import pytest
 import torch
 import torch._dynamo
 from torch import nn
@@ -13,6 +14,21 @@ from slowfast.engine.launch import run
 from slowfast.multigrid.schedule import build_schedule
 
 MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
+DYNAMO_LIMITS = ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit", "accumulated_cache_size_limit")
+
+
+def dynamo_limits() -> dict:
+    return {name: getattr(torch._dynamo.config, name) for name in DYNAMO_LIMITS
+            if name in torch._dynamo.config._config}
+
+
+@pytest.fixture(autouse=True)
+def dynamo_limits_restored():
+    """compile_model raises dynamo's process-wide limits; every test here leaves them as it found them."""
+    before = dynamo_limits()
+    with torch._dynamo.config.patch(before):
+        yield
+    assert dynamo_limits() == before
 
 
 def test_training_shapes_are_every_stage_and_short_cycle_shape_per_device(make_cfg):
@@ -25,8 +41,8 @@ def test_training_shapes_are_every_stage_and_short_cycle_shape_per_device(make_c
     assert training_batch_shapes(schedule, 2) == {(max(b // 2, 1), t, s) for b, t, s in expected}
 
 
-def test_compile_raises_dynamo_limits_and_keeps_the_state_dict(monkeypatch):
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 8)
+def test_compile_raises_dynamo_limits_and_keeps_the_state_dict():
+    torch._dynamo.config.recompile_limit = 8
     model = nn.Sequential(nn.Conv3d(3, 4, 1), nn.BatchNorm3d(4))
     keys = list(model.state_dict())
     assert compile_model(model, 20, backend="eager") == 20 + EXTRA_GRAPHS
@@ -35,6 +51,14 @@ def test_compile_raises_dynamo_limits_and_keeps_the_state_dict(monkeypatch):
     x = torch.randn(2, 3, 2, 4, 4)
     model.eval()
     torch.testing.assert_close(model(x), model._orig_mod(x) if hasattr(model, "_orig_mod") else model.forward(x))
+
+
+def test_dynamo_config_patch_restores_limits_without_deleting_them():
+    before = dynamo_limits()
+    with torch._dynamo.config.patch(before):
+        compile_model(nn.Linear(2, 2), 50, backend="eager")
+        assert torch._dynamo.config.recompile_limit == 50 + EXTRA_GRAPHS
+    assert dynamo_limits() == before and torch._dynamo.config.recompile_limit == before["recompile_limit"]
 
 
 def test_compiled_run_counts_the_first_step_of_a_shape_as_compile_time(make_cfg, read_stats, monkeypatch):
