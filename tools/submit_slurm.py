@@ -4,7 +4,9 @@
 python tools/submit_slurm.py --cfg FILE --nodes N --gpus-per-node G --partition P --time H
     [--account A] [--local] [KEY VALUE ...]
 Logs go to OUTPUT_DIR/slurm/<job id>_*; the job requeues itself on preemption or timeout and
-resumes from the last checkpoint in OUTPUT_DIR.
+resumes from the last checkpoint in OUTPUT_DIR. Each task runs OMP_NUM_THREADS torch threads when
+set, else --cpus-per-task on SLURM, else (--local) this machine's cores // --tasks-per-node; its
+log's first line says how many.
 """
 import argparse
 import os
@@ -28,7 +30,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--partition", default="", help="SLURM partition")
     parser.add_argument("--account", default="", help="SLURM account")
     parser.add_argument("--time", type=float, default=72.0, help="time limit per job in hours (requeued after)")
-    parser.add_argument("--cpus-per-task", type=int, default=10, help="CPU cores per process (data loading)")
+    parser.add_argument("--cpus-per-task", type=int, default=10,
+                        help="CPU cores per process on SLURM (its torch threads and data loading)")
     parser.add_argument("--name", default="slowfast", help="SLURM job name")
     parser.add_argument("--local", action="store_true", help="run here through submitit's local executor")
     parser.add_argument("--wait", action="store_true", help="wait for the job and print its result")

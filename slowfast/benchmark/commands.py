@@ -7,9 +7,11 @@ import cv2
 import torch
 from fvcore.common.config import CfgNode
 
+from slowfast.benchmark import gpu_node
 from slowfast.benchmark.data import measure_loader, schedule_shapes, shape_name, time_split, with_split
 from slowfast.benchmark.model import MEMORY_FORMATS, StepCase, autocast_for, measure_cases
 from slowfast.benchmark.schedule_cost import StageCost, keeps_up, schedule_costs, summarize
+from slowfast.benchmark.shape_cost import clip_work, reference_from_report, shape_costs
 from slowfast.benchmark.simple_loader import SimpleVideoDataset
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
@@ -26,35 +28,68 @@ BASELINE_OVERRIDES = ["MULTIGRID.LONG_CYCLE", "False", "MULTIGRID.SHORT_CYCLE", 
 def benchmark_data(
     cfg: CfgNode, batch_size: int, workers: Sequence[int], num_batches: int,
     split_clips: int = 4, with_simple: bool = True, shapes: Optional[list[ClipShape]] = None,
+    reference: Optional[dict] = None, progress: Callable[[str], None] = lambda line: None,
 ) -> dict:
-    """Loader clips/s per shape of the schedule and worker count, with the simple loader alongside.
+    """Loader clips/s per shape of the schedule and worker count, with the simple loader alongside;
+    with 0 among ``workers``, also each shape's work per clip against the model's FLOPs
+    (``shape_costs``, relative to ``reference`` {source, shape, cpu_s_per_clip} or this run's
+    full shape). ``progress`` sees a line before each measurement.
 
     This process decodes too (the time split, 0 workers) and then forks workers; OpenCV's thread
     pool does not survive a fork (the child hangs in ``cv2.setNumThreads``), so OpenCV runs
     single-threaded here, as it does in every worker.
     """
     cv2.setNumThreads(1)
+    progress(f"reading the train split of {cfg.DATA.PATH_TO_DATA_DIR or '(the config default)'}")
+    if cfg.DATA.DECODED_CACHE_GB > 0:
+        progress(f"note: DATA.DECODED_CACHE_GB {cfg.DATA.DECODED_CACHE_GB:g} decodes the videos into memory "
+                 "first (it can take a while), and clips are then cut from memory, not decoded; "
+                 "add DATA.DECODED_CACHE_GB 0 to measure decoding")
     dataset = build_dataset(cfg, "train")
     simple = SimpleVideoDataset(
         [dataset.video_path(i) for i in range(dataset.num_videos)], dataset.labels, cfg.DATA.TARGET_FPS, cfg.RNG_SEED
     )
-    results = []
-    for shape in shapes or schedule_shapes(build_schedule(cfg)):
+    shapes = shapes or schedule_shapes(build_schedule(cfg))
+    results, work = [], []
+    for number, shape in enumerate(shapes, start=1):
+        name = f"[{number}/{len(shapes)}] {shape_name(shape)}"
+        progress(f"{name}: decode/transform split over {split_clips} clips ({dataset.num_videos} videos)")
         split = time_split(dataset, shape, split_clips)
         for num_workers in workers:
-            row = measure_loader("ours", dataset, shape, batch_size, num_workers, num_batches)
+            progress(f"{name}: ours, {num_workers} workers, {num_batches} timed batches of {batch_size}")
+            row, timing = measure_loader("ours", dataset, shape, batch_size, num_workers, num_batches)
             results.append(with_split(row, split))
+            if num_workers == 0:
+                work.append(clip_work(shape, timing, batch_size))
+            progress(f"{name}: ours, {num_workers} workers: {row.clips_per_s:.3g} clips/s")
             if with_simple:
-                results.append(measure_loader("simple", simple, shape, batch_size, num_workers, num_batches))
+                progress(f"{name}: simple loader, {num_workers} workers")
+                results.append(measure_loader("simple", simple, shape, batch_size, num_workers, num_batches)[0])
+    progress(f"counting the model's GFLOPs per clip at {len(shapes)} shapes")
     rows = [result.to_json() for result in results]
+    gflops = _gflops_counter(cfg)
+    full_shape = (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE)
+    report = {"mode": "data", "decoded_cache_gb": cfg.DATA.DECODED_CACHE_GB,
+              "results": relative_to_full_shape(rows, full_shape, gflops)}
+    if work:
+        report["shape_costs"], report["cost_reference"] = shape_costs(work, gflops, full_shape, reference)
+    return report
+
+
+def data_reference(cfg: CfgNode, path: str) -> dict:
+    """The reference full-shape CPU cost per clip of a saved `data --json` report at ``path``."""
+    return reference_from_report(read_json(path, "data"), (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE), path)
+
+
+def _gflops_counter(cfg: CfgNode) -> Callable[[int, int], float]:
+    """GFLOPs per clip of the config's model at (frames, crop), each shape counted once."""
     model = build_model(cfg)
 
     @lru_cache(maxsize=None)
     def gflops(num_frames: int, crop_size: int) -> float:
         return gflops_per_clip(model, input_shapes(cfg, num_frames, crop_size))
 
-    full_shape = (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE)
-    return {"mode": "data", "results": relative_to_full_shape(rows, full_shape, gflops)}
+    return gflops
 
 
 def relative_to_full_shape(rows: list[dict], full_shape: tuple[int, int], gflops) -> list[dict]:
@@ -79,7 +114,7 @@ def benchmark_model(
     memory_formats: Sequence[str] = ("contiguous",), on_result: Optional[Callable[[dict], None]] = None,
     with_bn: bool = False,
 ) -> dict:
-    """Forward+backward seconds per step and per GFLOP, and peak memory, per (frames, crop) of the
+    """Forward+backward seconds per step and per GFLOP, and step memory, per (frames, crop) of the
     schedule and batch; with ``with_bn`` also the BN layers alone, grouped against plain.
 
     ``shapes`` limits it to some (frames, crop) pairs of the schedule. ``batch_sizes`` None
@@ -147,15 +182,12 @@ def schedule_batch_sizes(schedule: Schedule, num_devices: int) -> dict[tuple[int
 
 def benchmark_schedule(
     cfg: CfgNode, cfg_file: str, overrides: Sequence[str], num_clips: int,
-    data_json: Optional[dict] = None, model_json: Optional[dict] = None,
+    data_json: Optional[dict] = None, model_json: Optional[dict] = None, cores_per_gpu: Optional[float] = None,
+    precision: str = "fp32", memory_format: str = "contiguous",
 ) -> dict:
-    """Per-stage iterations and GFLOPs, predicted speedup over the baseline, and loader-vs-model check."""
-    model = build_model(cfg)
-
-    @lru_cache(maxsize=None)
-    def gflops(num_frames: int, crop_size: int) -> float:
-        return gflops_per_clip(model, input_shapes(cfg, num_frames, crop_size))
-
+    """Per-stage iterations and GFLOPs, predicted speedup over the baseline, and loader-vs-model check;
+    with ``cores_per_gpu``, whether the loader keeps up on a GPU node (:mod:`gpu_node`) per stage."""
+    gflops = _gflops_counter(cfg)
     schedule = build_schedule(cfg)
     baseline = build_schedule(load_config(cfg_file, list(overrides) + BASELINE_OVERRIDES))
     costs = schedule_costs(schedule, num_clips, gflops)
@@ -165,7 +197,62 @@ def benchmark_schedule(
         report["keeps_up"] = keeps_up(
             schedule_shapes(schedule), _best_loader(data_json), _best_model(model_json), shape_name
         )
+        if cores_per_gpu is not None:
+            report["gpu_node"] = predict_gpu_node(
+                schedule, num_clips, max(cfg.NUM_GPUS, 1) * cfg.NUM_SHARDS, data_json, model_json, gflops,
+                cores_per_gpu, precision, memory_format,
+            )
     return report
+
+
+def predict_gpu_node(
+    schedule: Schedule, num_clips: int, num_devices: int, data_json: dict, model_json: dict,
+    gflops: Callable[[int, int], float], cores_per_gpu: float, precision: str, memory_format: str,
+) -> dict:
+    """Per stage, the loader's clips/s on ``cores_per_gpu`` cores against one GPU's, and the run's time."""
+    shapes = schedule_shapes(schedule)
+    cpu_s = _cpu_seconds_per_clip(data_json, [shape_name(shape) for shape in shapes])
+    frames_crops = list(dict.fromkeys((shape.num_frames, shape.crop_size) for shape in shapes))
+    steps = gpu_node.gpu_seconds_per_clip(_step_table(model_json, precision, memory_format), frames_crops, gflops)
+    gpu_s = {key: step.gpu_s_per_clip for key, step in steps.items()}
+    stages = [
+        gpu_node.predict_stage(
+            stage.index, stage.num_epochs, f"{stage.num_frames}x{stage.crop_size}",
+            gpu_node.stage_phases(stage, num_clips, num_devices, {s: cpu_s[shape_name(s)] for s in shapes}, gpu_s),
+            cores_per_gpu,
+        )
+        for stage in schedule.stages
+    ]
+    shape_rows = [{"shape": shape_name(shape), "cpu_s_per_clip": cpu_s[shape_name(shape)],
+                   "gpu_s_per_clip": gpu_s[(shape.num_frames, shape.crop_size)],
+                   "gpu_step_source": steps[(shape.num_frames, shape.crop_size)].source} for shape in shapes]
+    return {"cores_per_gpu": cores_per_gpu, "num_devices": num_devices, "precision": precision,
+            "memory_format": memory_format, "step_times_from": model_json.get("source", "a `model --json` output"),
+            "shapes": shape_rows, "stages": [stage.to_json() for stage in stages], **gpu_node.summarize_run(stages)}
+
+
+def _cpu_seconds_per_clip(data_json: dict, names: list[str]) -> dict[str, float]:
+    """Loader CPU seconds per clip by shape name from a `data --json` report's shape_costs."""
+    measured = {row["shape"]: row["cpu_s_per_clip"] for row in data_json.get("shape_costs", [])}
+    missing = [name for name in names if name not in measured]
+    if missing:
+        raise ValueError(f"--data-json has no CPU seconds per clip for {missing}: give it the output of "
+                         "`benchmark.py data --workers 0 --json` with the same config")
+    return measured
+
+
+def _step_table(model_json: dict, precision: str, memory_format: str) -> dict[tuple[int, int], tuple[float, int]]:
+    """(frames, crop) -> (step_s, batch) of the fastest row per clip in ``precision`` and ``memory_format``."""
+    table: dict[tuple[int, int], tuple[float, int]] = {}
+    for row in model_json["results"]:
+        if (row.get("precision", "fp32"), row.get("memory_format", "contiguous")) != (precision, memory_format):
+            continue
+        frames, crop = (int(side) for side in row["shape"].split("x"))
+        candidate = (row["step_s"], row["batch_size"])
+        best = table.get((frames, crop))
+        if best is None or candidate[0] / candidate[1] < best[0] / best[1]:
+            table[(frames, crop)] = candidate
+    return table
 
 
 def _best_loader(data_json: dict) -> dict[str, float]:
@@ -212,10 +299,4 @@ def format_rows(rows: list[dict], columns: Sequence[str]) -> str:
 
 def training_costs(cfg: CfgNode, num_clips: int) -> list[StageCost]:
     """Iterations and training GFLOPs of each stage of ``cfg``'s schedule at ``num_clips`` clips per epoch."""
-    model = build_model(cfg)
-
-    @lru_cache(maxsize=None)
-    def gflops(num_frames: int, crop_size: int) -> float:
-        return gflops_per_clip(model, input_shapes(cfg, num_frames, crop_size))
-
-    return schedule_costs(build_schedule(cfg), num_clips, gflops)
+    return schedule_costs(build_schedule(cfg), num_clips, _gflops_counter(cfg))

@@ -1,12 +1,12 @@
 """Data-loader benchmark: clips/s of the real training loader per clip shape, and where the time goes."""
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
-from slowfast.datasets.decoder import clip_frame_indices, decode_clip, random_start
+from slowfast.datasets.decoder import DecodeStats, clip_frame_indices, decode_clip, decode_stats, random_start
 from slowfast.datasets.kinetics import Kinetics
 from slowfast.datasets.loader import build_train_loader
 from slowfast.datasets.transforms import augment_train, to_clip_tensor
@@ -30,9 +30,22 @@ class LoaderResult:
     batches_per_s: float
     decode_s_per_clip: Optional[float] = None
     transform_s_per_clip: Optional[float] = None
+    # Process CPU seconds (all threads) per clip; with 0 workers only, where this process does the work.
+    cpu_s_per_clip: Optional[float] = None
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoaderTiming:
+    """What loading the timed batches took: wall and process CPU seconds, and the decoder's work
+    counted in this process (all of it with 0 workers; none of the workers' otherwise)."""
+
+    seconds: float
+    batches: int
+    cpu_seconds: float
+    decoded: DecodeStats
 
 
 def shape_name(shape: ClipShape) -> str:
@@ -63,31 +76,39 @@ def shape_batches(num_items: int, shape: ClipShape, batch_size: int, num_batches
 
 def time_loader(
     dataset: torch.utils.data.Dataset, batches: Sequence[list], num_workers: int, warmup_batches: int = 1
-) -> tuple[float, int]:
-    """(seconds, batches) of loading ``batches`` after the first ``warmup_batches`` (worker start-up excluded)."""
+) -> LoaderTiming:
+    """Loading ``batches`` after the first ``warmup_batches`` (worker start-up excluded)."""
     if warmup_batches < 1 or len(batches) <= warmup_batches:
         raise ValueError(f"need warmup_batches >= 1 and more batches than that, got {warmup_batches} of {len(batches)}")
     loader = build_train_loader(dataset, list(batches), num_workers, pin_memory=False, seed=0, persistent=False)
-    start, timed = 0.0, 0
+    start, cpu_start, decoded_start, timed = 0.0, 0.0, decode_stats(), 0
     for position, _ in enumerate(loader, start=1):
         if position == warmup_batches:
-            start = time.perf_counter()
+            start, cpu_start, decoded_start = time.perf_counter(), time.process_time(), decode_stats()
         elif position > warmup_batches:
             timed += 1
-    return time.perf_counter() - start, timed
+    return LoaderTiming(time.perf_counter() - start, timed, time.process_time() - cpu_start,
+                        _difference(decode_stats(), decoded_start))
+
+
+def _difference(after: DecodeStats, before: DecodeStats) -> DecodeStats:
+    return DecodeStats(**{f.name: getattr(after, f.name) - getattr(before, f.name) for f in fields(DecodeStats)})
 
 
 def measure_loader(
     name: str, dataset, shape: ClipShape, batch_size: int, num_workers: int, num_batches: int
-) -> LoaderResult:
-    """Clips/s and batches/s of ``dataset`` behind the training DataLoader at ``shape``."""
+) -> tuple[LoaderResult, LoaderTiming]:
+    """Clips/s and batches/s of ``dataset`` behind the training DataLoader at ``shape``, and the raw timing."""
     batches = shape_batches(len(dataset), shape, batch_size, num_batches + 1)
-    seconds, timed = time_loader(dataset, batches, num_workers, warmup_batches=1)
-    return LoaderResult(
+    timing = time_loader(dataset, batches, num_workers, warmup_batches=1)
+    seconds, timed = timing.seconds, timing.batches
+    result = LoaderResult(
         loader=name, shape=shape_name(shape), num_frames=shape.num_frames, crop_size=shape.crop_size,
         sampling_rate=tuple(shape.sampling_rate), batch_size=batch_size, num_workers=num_workers,
         num_batches=timed, clips_per_s=timed * batch_size / seconds, batches_per_s=timed / seconds,
+        cpu_s_per_clip=timing.cpu_seconds / (timed * batch_size) if num_workers == 0 else None,
     )
+    return result, timing
 
 
 def time_split(dataset: Kinetics, shape: ClipShape, num_clips: int) -> tuple[float, float]:

@@ -4,9 +4,12 @@ Steps of every measured shape are interleaved (one timed step of each shape per 
 over the rounds), so a burst of machine noise hits all shapes alike and their ratios stay fair.
 """
 import contextlib
+import ctypes
+import ctypes.util
+import os
 import statistics
+import threading
 import time
-import tracemalloc
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional, Sequence
 
@@ -35,7 +38,12 @@ class StepResult:
     gflops: float  # forward GFLOPs (multiply-adds) of the whole batch, the schedule's unit
     s_per_gflop: float
     relative_s_per_gflop: float  # against the full shape's s_per_gflop (1.0 = as efficient)
-    peak_memory_mb: float
+    # CUDA only (else None): torch.cuda.max_memory_allocated over one step, tensors of the whole process.
+    cuda_max_allocated_mb: Optional[float]
+    # CPU only (else None, and on systems without /proc): the process's resident memory at its
+    # highest during one step (sampled every millisecond) minus just before it, with glibc's free
+    # memory returned to the system first: the step's transient memory, a lower bound.
+    cpu_rss_growth_mb: Optional[float]
     bn_grouped_s: Optional[float] = None  # the model's BN layers alone, as trained (grouped)
     bn_plain_s: Optional[float] = None  # the same layers as plain BatchNorm3d over the batch
     bn_ratio: Optional[float] = None
@@ -130,22 +138,61 @@ def bn_steps(
     return (lambda: run(True)), (lambda: run(False))
 
 
-def peak_memory_mb(step: Callable[[], None], device: torch.device) -> float:
-    """Peak memory of one call of ``step``: the CUDA allocator's peak on GPU, the Python-tracked
-    peak (tracemalloc, which sees torch's CPU allocations only partially) on CPU; compare it
-    only across shapes."""
+def step_memory_mb(step: Callable[[], None], device: torch.device) -> tuple[Optional[float], Optional[float]]:
+    """(cuda_max_allocated_mb, cpu_rss_growth_mb) of one call of ``step``; the other device's is None."""
     synchronize(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         step()
         synchronize(device)
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    tracemalloc.start()
+        return torch.cuda.max_memory_allocated(device) / 2**20, None
+    return None, cpu_rss_growth_mb(step)
+
+
+def cpu_rss_growth_mb(step: Callable[[], None], interval_s: float = 0.001) -> Optional[float]:
+    """Peak resident memory of this process during ``step`` (sampled every ``interval_s`` by a
+    thread; torch releases the GIL in its kernels) minus the resident memory before it, in MiB;
+    None where /proc/self/statm does not exist. glibc's cached free memory is returned first, so
+    that the step's allocations show as growth instead of reusing pages already resident."""
+    _trim_malloc()
+    before = _resident_bytes()
+    if before is None:
+        return None
+    peak = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _resident_bytes() or 0)
+            done.wait(interval_s)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     try:
         step()
-        return tracemalloc.get_traced_memory()[1] / 2**20
     finally:
-        tracemalloc.stop()
+        done.set()
+        sampler.join()
+    return (max(peak[0], _resident_bytes() or 0) - before) / 2**20
+
+
+def _resident_bytes() -> Optional[int]:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _trim_malloc() -> None:
+    """glibc's malloc_trim(0): give free heap pages back to the system (no-op elsewhere)."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        pass
 
 
 def median_seconds_interleaved(
@@ -184,12 +231,12 @@ def measure_cases(
     memory_format = MEMORY_FORMATS[memory_format_name]
     model.to(memory_format=memory_format)
     steps: dict[str, Callable[[], None]] = {}
-    peaks: dict[int, float] = {}
+    memory: dict[int, tuple[Optional[float], Optional[float]]] = {}
     for index, case in enumerate(cases):
         steps[f"model{index}"] = training_step(model, case, device, memory_format)
         for _ in range(warmup_steps):
             steps[f"model{index}"]()
-        peaks[index] = peak_memory_mb(steps[f"model{index}"], device)
+        memory[index] = step_memory_mb(steps[f"model{index}"], device)
         if with_bn:
             steps[f"grouped{index}"], steps[f"plain{index}"] = bn_steps(model, case, device, memory_format)
             steps[f"grouped{index}"](), steps[f"plain{index}"]()
@@ -207,7 +254,7 @@ def measure_cases(
             batch_size=case.batch_size, device=str(device), precision=case.precision,
             memory_format=memory_format_name, step_s=step_s, clips_per_s=case.batch_size / step_s,
             gflops=gflops, s_per_gflop=step_s / gflops, relative_s_per_gflop=1.0,
-            peak_memory_mb=peaks[index], **bn,
+            cuda_max_allocated_mb=memory[index][0], cpu_rss_growth_mb=memory[index][1], **bn,
         ))
     return _relative_to_full_shape(results, full_shape)
 

@@ -7,10 +7,13 @@ calls :meth:`TrainingJob.checkpoint`, which requeues the same job; the run resum
 checkpoint in OUTPUT_DIR (TRAIN.AUTO_RESUME is forced on). A run stopped by bad inputs (config,
 data, checkpoint) prints one ``error: ...`` line to the task's stderr log and exits 2, so SLURM
 marks the job FAILED.
+
+Each task sets its own thread count (:func:`task_threads`), as torchrun does with OMP_NUM_THREADS:
+tasks that each start one thread per core of the machine oversubscribe it.
 """
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import slowfast
 from slowfast.config import ConfigError, load_config
@@ -27,6 +30,34 @@ def _submitit():
     return submitit
 
 
+def task_threads(environ: Mapping[str, str], available_cores: int, tasks_on_node: int) -> tuple[int, str]:
+    """(intra-op threads for one task, why): OMP_NUM_THREADS when the user set it; in a SLURM job,
+    the task's SLURM_CPUS_PER_TASK; otherwise (submitit's local executor, or SLURM without
+    --cpus-per-task) this machine's usable cores shared evenly by the node's tasks, at least 1."""
+    in_slurm = environ.get("SUBMITIT_EXECUTOR") == "slurm"
+    for name in ("OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK") if in_slurm else ("OMP_NUM_THREADS",):
+        value = environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value), f"{name}={value}"
+    threads = max(1, available_cores // max(tasks_on_node, 1))
+    return threads, f"{available_cores} cores // {tasks_on_node} tasks; set OMP_NUM_THREADS to change"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def set_task_threads(tasks_on_node: int) -> str:
+    """Set this task's torch threads and OMP_NUM_THREADS (for the processes it starts); a log line."""
+    import torch
+
+    threads, reason = task_threads(os.environ, usable_cores(), tasks_on_node)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    torch.set_num_threads(threads)
+    return f"{torch.get_num_threads()} torch threads per task ({reason})"
+
+
 class TrainingJob:
     """The callable submitit pickles: loads the config in the task and runs it."""
 
@@ -38,8 +69,10 @@ class TrainingJob:
         submitit = _submitit()
         # All GPUs stay visible: the process picks cuda:LOCAL_RANK itself (select_device).
         place = submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False, overwrite=True)
+        threads = set_task_threads(place.local_world_size)
         print(f"job {os.environ.get('SLURM_JOB_ID', '(local)')}: rank {place.rank} of {place.world_size}, "
-              f"local rank {place.local_rank}, rendezvous at {place.master_addr}:{place.master_port}", flush=True)
+              f"local rank {place.local_rank}, rendezvous at {place.master_addr}:{place.master_port}; {threads}",
+              flush=True)
         try:
             return run(load_config(self.cfg_file, self.user_overrides + ["TRAIN.AUTO_RESUME", "True"]))
         except Exception as err:

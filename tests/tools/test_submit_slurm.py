@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from slowfast.datasets.synthetic import SyntheticOptions, generate_synthetic_dataset
+from slowfast.engine.slurm import task_threads, usable_cores
 
 submitit = pytest.importorskip("submitit")
 
@@ -39,12 +40,17 @@ def _weights(path: Path) -> dict:
 
 
 def test_local_job_trains_with_two_tasks_and_resumes_after_being_killed(tmp_path, monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the tasks inherit it: 2 processes, 1 thread each
+    # No OMP_NUM_THREADS: each task takes its share of the cores itself, as torchrun would give it.
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     generate_synthetic_dataset(str(tmp_path / "data"), SyntheticOptions(
         num_classes=4, clips_per_class=8, num_frames=16, size=32, difficulty=0))
     output = tmp_path / "out"
     args = submit_slurm.parse_args(_args(output, tmp_path / "data"))
-    submit_slurm.submit(args).results()
+    job = submit_slurm.submit(args)
+    job.results()
+    share = max(1, usable_cores() // 2)
+    for task in range(2):
+        assert f"; {share} torch threads per task ({usable_cores()} cores // 2 tasks" in job.task(task).stdout()
     checkpoints = output / "checkpoints"
     last = checkpoints / "checkpoint_epoch_00002.pyth"
     uninterrupted = _weights(last)
@@ -72,3 +78,18 @@ def test_gpu_count_and_task_count_must_agree(capsys, tmp_path):
     argv[argv.index("--gpus-per-node") + 1] = "4"
     assert submit_slurm.main(argv) == 2
     assert "--tasks-per-node 2 must equal --gpus-per-node 4" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("environ, cores, tasks, expected", [
+    ({}, 16, 2, (8, "16 cores // 2 tasks; set OMP_NUM_THREADS to change")),
+    ({}, 3, 2, (1, "3 cores // 2 tasks; set OMP_NUM_THREADS to change")),
+    ({}, 2, 4, (1, "2 cores // 4 tasks; set OMP_NUM_THREADS to change")),  # never 0
+    ({"OMP_NUM_THREADS": "3"}, 16, 2, (3, "OMP_NUM_THREADS=3")),  # the user's choice wins
+    ({"OMP_NUM_THREADS": "0"}, 16, 4, (4, "16 cores // 4 tasks; set OMP_NUM_THREADS to change")),
+    ({"SUBMITIT_EXECUTOR": "slurm", "SLURM_CPUS_PER_TASK": "10"}, 64, 8, (10, "SLURM_CPUS_PER_TASK=10")),
+    # A local job started inside a SLURM allocation does not take the allocation's value.
+    ({"SUBMITIT_EXECUTOR": "local", "SLURM_CPUS_PER_TASK": "10"}, 64, 8, (8, "64 cores // 8 tasks; "
+                                                                          "set OMP_NUM_THREADS to change")),
+])
+def test_each_task_gets_its_share_of_the_cores(environ, cores, tasks, expected):
+    assert task_threads(environ, cores, tasks) == expected
