@@ -68,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         for note in notes:
             print(f"note: {source}: {note}", file=sys.stderr)
     for source, reason in sorted(result.failures.items()):
-        print(f"error: {source}: {reason}", file=sys.stderr)
+        cli.error(f"{source}: {reason}")
     for csv_path in result.empty_csvs:
-        print(f"error: {csv_path}: not written, none of its videos was prepared", file=sys.stderr)
+        cli.error(f"{csv_path}: not written, none of its videos was prepared")
     for csv_path, rows in result.rows.items():
         print(f"wrote {csv_path} ({rows} rows)")
     if result.failures or result.empty_csvs:

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import ConfigError  # noqa: E402
 from slowfast.multigrid.plot import iteration_points, plot_schedule  # noqa: E402
-from slowfast.multigrid.report import format_schedule_table, schedule_to_json  # noqa: E402
+from slowfast.multigrid.report import epochs_note, format_schedule_table, schedule_to_json  # noqa: E402
 from slowfast.multigrid.schedule import build_schedule  # noqa: E402
 from slowfast.utils import cli  # noqa: E402
 
@@ -42,8 +42,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 @cli.one_line_errors(ConfigError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.plot and not _has_matplotlib():
+        return cli.error("--plot draws with matplotlib, which is not installed: pip install matplotlib "
+                         "(or pip install -e '.[plot]')")
     cfg = cli.load(args)
     schedule = build_schedule(cfg)
+    note = epochs_note(schedule, cfg.SOLVER.MAX_EPOCH, cfg.MULTIGRID.EPOCH_FACTOR)
+    if note:
+        print(note, file=sys.stderr)
     if args.plot:
         _plot(schedule, args, cfg)
     if args.json:
@@ -64,6 +70,14 @@ def _plot(schedule, args, cfg) -> None:
     points = iteration_points(schedule, num_clips)
     plot_schedule(points, args.plot, f"{os.path.basename(args.cfg_file)}, {num_clips} clips per epoch")
     print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _clips_in_train_list(data_dir: str) -> int | None:

@@ -59,6 +59,9 @@ _C.TEST.DATASET = "kinetics"
 _C.TEST.BATCH_SIZE = 8
 # Checkpoint to test ("" = the last one in OUTPUT_DIR/checkpoints, then TRAIN.CHECKPOINT_FILE_PATH).
 _C.TEST.CHECKPOINT_FILE_PATH = ""
+# Test a randomly initialised model when none of those checkpoints exists (e.g. to time the test);
+# False stops a test-only run (TRAIN.ENABLE False) that finds no checkpoint before it starts.
+_C.TEST.ALLOW_RANDOM_INIT = False
 # Number of temporal clips sampled uniformly from each test video.
 _C.TEST.NUM_ENSEMBLE_VIEWS = 10
 # Number of spatial crops per clip (3 = left/centre/right or top/centre/bottom, 1 = centre).
@@ -324,7 +327,7 @@ _C.NUM_GPUS = 1
 # Number of machines and the index of this one.
 _C.NUM_SHARDS = 1
 _C.SHARD_ID = 0
-# Where logs, config.yaml and checkpoints go.
+# Where logs, checkpoints and the run's config go (config.yaml when it trains, else config_test.yaml).
 _C.OUTPUT_DIR = "./tmp"
 # Seed of every random generator.
 _C.RNG_SEED = 1

@@ -30,7 +30,8 @@ def register_dataset(name: str) -> Callable[[DatasetBuilder], DatasetBuilder]:
 
 
 def build_dataset(cfg: CfgNode, split: str) -> Dataset:
-    """The dataset of ``split``: TEST.DATASET for "test", TRAIN.DATASET for "train" and "val"."""
+    """The dataset of ``split``: TEST.DATASET for "test", TRAIN.DATASET for "train" and "val"; DataError
+    when the files its list names are missing (all of them, or more than DATA.MAX_FAILED_SHARE)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     key = "TEST.DATASET" if split == "test" else "TRAIN.DATASET"
@@ -62,6 +63,7 @@ def dataset_options(cfg: CfgNode) -> DatasetOptions:
         decoded_cache_dir=cfg.DATA.DECODED_CACHE_DIR,
         num_workers=cfg.DATA_LOADER.NUM_WORKERS,
         seed=cfg.RNG_SEED,
+        max_missing_share=cfg.DATA.MAX_FAILED_SHARE,
     )
 
 

@@ -2,7 +2,9 @@
 
 A subclass says where a clip's frames come from (``_train_frames``, ``_eval_frames``), how many
 videos it has, and what a failed val/test entry is labelled; this class does the rest the same
-way for Kinetics videos and SSv2/Charades frame folders alike.
+way for Kinetics videos and SSv2/Charades frame folders alike. A subclass that can read frames
+straight at the short side a clip needs (Kinetics) overrides ``_scaled_train_frames`` and
+``_scaled_eval_frames``.
 """
 import logging
 from abc import ABC, abstractmethod
@@ -22,7 +24,13 @@ from slowfast.datasets.clip_items import (
 )
 from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.datasets.options import DatasetOptions
-from slowfast.datasets.transforms import augment_train, crop_for_eval, to_clip_tensor
+from slowfast.datasets.transforms import (
+    crop_and_flip,
+    random_short_side_scale_jitter,
+    short_side_resize,
+    to_clip_tensor,
+    uniform_crop,
+)
 from slowfast.multigrid.shape import ClipShape
 
 logger = logging.getLogger(__name__)
@@ -69,6 +77,19 @@ class ClipDataset(torch.utils.data.Dataset, ABC):
     def _eval_frames(self, video: int, view: int, num_views: int) -> tuple[np.ndarray, Label]:
         """Frames of temporal view ``view`` of ``num_views`` (val: view 0 of 1, the centre) and its label."""
 
+    def _scaled_train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, Label]:
+        """Frames of a training clip with the short side at the scale jitter drawn from ``rng`` after
+        the temporal draws, and its label. Here: read at the stored size, then resize; a dataset
+        that can decode straight to the drawn size overrides this, drawing in the same order."""
+        frames, label = self._train_frames(video, shape, rng)
+        low, high = shape.jitter_scales
+        return random_short_side_scale_jitter(frames, rng, low, high, self.options.inverse_uniform_scale), label
+
+    def _scaled_eval_frames(self, video: int, view: int, num_views: int, short_side: int) -> tuple[np.ndarray, Label]:
+        """``_eval_frames`` with the short side at ``short_side`` (resized here; overridable like the above)."""
+        frames, label = self._eval_frames(video, view, num_views)
+        return short_side_resize(frames, short_side), label
+
     def _failed_label(self) -> Label:
         """What a val/test entry whose video cannot be read carries as its label."""
         return -1
@@ -86,14 +107,11 @@ class ClipDataset(torch.utils.data.Dataset, ABC):
 
     def _train_item(self, index: int, shape: ClipShape, draw: Optional[int]) -> tuple[torch.Tensor, Label, int]:
         augmentation_rng, replacement_rng = train_generators(self.options.seed, index, draw, self._draws_per_index)
-        options = self.options
 
         def load(video: int) -> tuple[torch.Tensor, Label, int]:
-            frames, label = self._train_frames(video, shape, augmentation_rng)
-            frames = augment_train(
-                frames, augmentation_rng, shape.jitter_scales, shape.crop_size,
-                options.inverse_uniform_scale, options.random_flip,
-            )
+            # Draws: temporal and scale jitter (in _scaled_train_frames), crop, flip: augment_train's order.
+            frames, label = self._scaled_train_frames(video, shape, augmentation_rng)
+            frames = crop_and_flip(frames, augmentation_rng, shape.crop_size, self.options.random_flip)
             return to_clip_tensor(frames), label, video
 
         return load_with_replacements(load, index, self.num_videos, replacement_rng, self.source)
@@ -108,9 +126,9 @@ class ClipDataset(torch.utils.data.Dataset, ABC):
             video, view, spatial_index = entry, 0, 1
             num_views, short_side, crop_size = 1, options.train_jitter_scales[0], options.train_crop_size
         try:
-            frames, label = self._eval_frames(video, view, num_views)
+            frames, label = self._scaled_eval_frames(video, view, num_views, short_side)
         except VideoDecodeError as error:
             logger.warning("Counting %s video %s as failed: %s", self.split, error.path, error.reason)
             failed = torch.zeros((3, options.num_frames, crop_size, crop_size), dtype=torch.uint8)
             return failed, self._failed_label(), entry
-        return to_clip_tensor(crop_for_eval(frames, short_side, crop_size, spatial_index)), label, entry
+        return to_clip_tensor(uniform_crop(frames, crop_size, spatial_index)), label, entry

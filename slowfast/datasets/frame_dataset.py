@@ -1,10 +1,12 @@
 """The frame-folder datasets (SSv2, Charades): frame lists, frames read with OpenCV."""
 from abc import abstractmethod
+from collections.abc import Iterator
 
 import numpy as np
 
 from slowfast.datasets.clip_dataset import ClipDataset, Label
 from slowfast.datasets.frame_list import FrameList, read_frames
+from slowfast.datasets.listed_files import check_listed_files
 from slowfast.datasets.options import DatasetOptions
 from slowfast.multigrid.shape import ClipShape
 
@@ -22,6 +24,8 @@ class FrameListDataset(ClipDataset):
         self.data_dir = data_dir
         self.frames = frames
         self._rows = rows  # frame-list video of each dataset video
+        if options.max_missing_share is not None:
+            check_listed_files(self.listed_files(), self.source, options.path_prefix, options.max_missing_share)
 
     @property
     def num_videos(self) -> int:
@@ -31,6 +35,10 @@ class FrameListDataset(ClipDataset):
     def video_id(self, video: int) -> str:
         """``original_vido_id`` of a video."""
         return str(self.frames.video_ids[self._rows[video]])
+
+    def listed_files(self) -> Iterator[str]:
+        """The file each video needs, in dataset order: its first listed frame."""
+        return (self.frames.frame_path(int(row), 0) for row in self._rows)
 
     def num_video_frames(self, video: int) -> int:
         """Number of frames listed for a video."""

@@ -27,6 +27,9 @@ class DatasetOptions:
     decoded_cache_dir: str = ""  # DATA.DECODED_CACHE_DIR
     num_workers: int = 0  # DATA_LOADER.NUM_WORKERS: also the processes that fill the decoded cache
     seed: int = 0  # RNG_SEED
+    # DATA.MAX_FAILED_SHARE: when set, the listed files are checked to exist as the list is read
+    # (listed_files.check_listed_files); None reads the list without looking at the files.
+    max_missing_share: float | None = None
 
     def __post_init__(self):
         multi_view_test(self.num_spatial_crops, self.num_ensemble_views)

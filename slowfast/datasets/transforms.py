@@ -112,6 +112,11 @@ def augment_train(
 ) -> np.ndarray:
     """The training pipeline of every dataset: short-side scale jitter, random crop, optional flip."""
     frames = random_short_side_scale_jitter(frames, rng, jitter_scales[0], jitter_scales[1], inverse_uniform)
+    return crop_and_flip(frames, rng, crop_size, random_flip)
+
+
+def crop_and_flip(frames: np.ndarray, rng: np.random.Generator, crop_size: int, random_flip: bool = True) -> np.ndarray:
+    """``augment_train`` after the scale jitter (frames already at the drawn short side): crop, optional flip."""
     frames = random_crop(frames, rng, crop_size)
     return random_horizontal_flip(frames, rng) if random_flip else frames
 

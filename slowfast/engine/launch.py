@@ -7,17 +7,22 @@ from fvcore.common.config import CfgNode
 
 from slowfast.config.loading import ConfigError
 from slowfast.datasets.errors import DataError
+from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.checkpoint import CheckpointError
 from slowfast.engine.context import RunContext
 from slowfast.engine.finite_guard import NonFiniteLossError
+from slowfast.engine.preflight import check_before_start
 from slowfast.engine.time_split import timed
 from slowfast.engine.trainer import Trainer
 from slowfast.utils import distributed
 from slowfast.utils.distributed import ProcessPlace
 from slowfast.utils.env import seed_everything, select_device
-from slowfast.utils.logging import get_logger, log_json_stats, setup_logging
+from slowfast.utils.logging import get_logger, log_json_stats, log_to_file, setup_logging
 
 logger = get_logger(__name__)
+
+CONFIG_FILE = "config.yaml"  # the config of the run that trains in OUTPUT_DIR
+TEST_CONFIG_FILE = "config_test.yaml"  # that of a run that only tests (or only prepares data)
 
 
 def exit_code_for(error: BaseException) -> Optional[int]:
@@ -31,6 +36,19 @@ def exit_code_for(error: BaseException) -> Optional[int]:
     if isinstance(error, NonFiniteLossError):
         return 1
     return None
+
+
+def interrupted_message(cfg: CfgNode) -> str:
+    """The line a run stopped by Ctrl-C (SIGINT) ends with: what rerunning the same command does."""
+    stopped = "interrupted by Ctrl-C (SIGINT)"
+    if not cfg.TRAIN.ENABLE:
+        return f"{stopped}; this run only tests: rerunning the same command tests again from the start"
+    latest = ckpt.newest_checkpoint(cfg.OUTPUT_DIR)
+    if latest is None:
+        return f"{stopped} before the first checkpoint in {cfg.OUTPUT_DIR}; rerunning the same command starts afresh"
+    if not cfg.TRAIN.AUTO_RESUME:
+        return f"{stopped}; the last checkpoint is {latest}: rerun with TRAIN.AUTO_RESUME True to resume from it"
+    return f"{stopped}; rerunning the same command resumes from {latest}"
 
 
 class WorkerExit(RuntimeError):
@@ -48,8 +66,9 @@ def run(cfg: CfgNode, init_method: str | None = None) -> dict:
     Otherwise NUM_GPUS x NUM_SHARDS > 1 starts max(NUM_GPUS, 1) workers on this machine that meet
     at ``init_method`` (a free localhost port on one machine when None), and one device runs
     here. Returns this process's results (rank 0's when this process is rank 0; {} in the parent
-    of spawned workers).
+    of spawned workers). Mistakes found by check_before_start stop it before it starts anything.
     """
+    check_before_start(cfg)
     if distributed.launched_by_torchrun():
         return _run_worker(cfg, distributed.place_from_environment(), "env://")
     per_machine = max(cfg.NUM_GPUS, 1)
@@ -96,8 +115,23 @@ def _run_worker(cfg: CfgNode, place: ProcessPlace, init_method: str) -> dict:
 
 
 def _run_in_process(cfg: CfgNode, ctx: RunContext) -> dict:
-    """Rank 0 prepares the output folder and data while the others wait; then every rank runs."""
+    """Log to OUTPUT_DIR/stdout.log and run; why the run stopped, if it did, ends up there too."""
     setup_logging(cfg.OUTPUT_DIR, rank=ctx.rank)
+    try:
+        return _train_and_test(cfg, ctx)
+    except KeyboardInterrupt:
+        log_to_file(interrupted_message(cfg))
+        raise
+    except Exception as err:
+        if exit_code_for(err) is None:
+            log_to_file("the run stopped with an unexpected error:", err)
+        else:
+            log_to_file(f"error: {err}")
+        raise
+
+
+def _train_and_test(cfg: CfgNode, ctx: RunContext) -> dict:
+    """Rank 0 prepares the output folder and data while the others wait; then every rank runs."""
     seconds = dict.fromkeys(("data_prep", "setup", "train", "test"), 0.0)
     with _timing(seconds, "data_prep"):
         if ctx.is_main:
@@ -105,7 +139,7 @@ def _run_in_process(cfg: CfgNode, ctx: RunContext) -> dict:
             prepare_data(cfg)
         distributed.barrier()  # the others wait for the output folder and data
     logger.info(f"running on {ctx.device} (rank {ctx.rank} of {ctx.world_size}); "
-                f"config written to {os.path.join(cfg.OUTPUT_DIR, 'config.yaml')}")
+                f"config written to {config_path(cfg)}")
     results: dict = {}
     if cfg.TRAIN.ENABLE:
         seed_everything(cfg.RNG_SEED + ctx.rank)
@@ -130,10 +164,17 @@ def _timing(seconds: dict, name: str):
     return timed(lambda elapsed: seconds.__setitem__(name, seconds[name] + elapsed))
 
 
+def config_path(cfg: CfgNode) -> str:
+    """Where the run's config goes: OUTPUT_DIR/config.yaml when it trains, else config_test.yaml,
+    so that testing a trained run leaves that run's config.yaml as it was."""
+    return os.path.join(cfg.OUTPUT_DIR, CONFIG_FILE if cfg.TRAIN.ENABLE else TEST_CONFIG_FILE)
+
+
 def prepare_output_dir(cfg: CfgNode) -> None:
-    """Create OUTPUT_DIR/checkpoints and dump the frozen config to OUTPUT_DIR/config.yaml."""
-    os.makedirs(os.path.join(cfg.OUTPUT_DIR, "checkpoints"), exist_ok=True)
-    with open(os.path.join(cfg.OUTPUT_DIR, "config.yaml"), "w") as file:
+    """Create OUTPUT_DIR (with checkpoints/ when training) and dump the frozen config to config_path."""
+    folder = os.path.join(cfg.OUTPUT_DIR, ckpt.CHECKPOINT_SUBDIR) if cfg.TRAIN.ENABLE else cfg.OUTPUT_DIR
+    os.makedirs(folder, exist_ok=True)
+    with open(config_path(cfg), "w") as file:
         file.write(cfg.dump())
 
 

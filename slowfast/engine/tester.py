@@ -1,4 +1,6 @@
 """The multi-view test: every video, every temporal view x spatial crop, scores ensembled."""
+import os
+
 import torch
 from fvcore.common.config import CfgNode
 
@@ -27,6 +29,27 @@ def test_checkpoint_path(cfg: CfgNode) -> str | None:
     return cfg.TRAIN.CHECKPOINT_FILE_PATH or None
 
 
+def check_test_checkpoint(cfg: CfgNode) -> None:
+    """Before a test-only run starts: raise when it has no checkpoint to test, unless
+    TEST.ALLOW_RANDOM_INIT, or when the one it would test does not exist."""
+    if cfg.TRAIN.ENABLE or not cfg.TEST.ENABLE:
+        return
+    path = test_checkpoint_path(cfg)
+    if path is None:
+        if not cfg.TEST.ALLOW_RANDOM_INIT:
+            raise ckpt.CheckpointError(_no_checkpoint_message(cfg))
+    elif not os.path.isfile(path):
+        kind = "Caffe2 checkpoint" if _checkpoint_type(cfg, path) == "caffe2" else "checkpoint"
+        raise ckpt.CheckpointError(f"{kind} '{path}' does not exist; check the path")
+
+
+def _no_checkpoint_message(cfg: CfgNode) -> str:
+    return (f"no checkpoint to test: TEST.CHECKPOINT_FILE_PATH and TRAIN.CHECKPOINT_FILE_PATH are empty and "
+            f"OUTPUT_DIR '{cfg.OUTPUT_DIR}' has no {ckpt.CHECKPOINT_SUBDIR}/checkpoint_epoch_*.pyth; set "
+            "TEST.CHECKPOINT_FILE_PATH (or OUTPUT_DIR to the trained run's folder), or TEST.ALLOW_RANDOM_INIT "
+            "True to test an untrained model")
+
+
 def _checkpoint_type(cfg: CfgNode, path: str) -> str:
     """TEST/TRAIN.CHECKPOINT_TYPE for the file that key names; the run's own checkpoints are "pytorch"."""
     if path == cfg.TEST.CHECKPOINT_FILE_PATH:
@@ -41,8 +64,10 @@ def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
     model = build_model(cfg).to(ctx.device, memory_format=memory_format(cfg))
     path = test_checkpoint_path(cfg)
     if path is None:
-        logger.warning("no checkpoint to test (TEST/TRAIN.CHECKPOINT_FILE_PATH empty, none in "
-                       f"{cfg.OUTPUT_DIR}); testing a randomly initialised model")
+        if not cfg.TEST.ALLOW_RANDOM_INIT:
+            raise ckpt.CheckpointError(_no_checkpoint_message(cfg))
+        logger.warning(f"no checkpoint to test (none in {cfg.OUTPUT_DIR}, TEST/TRAIN.CHECKPOINT_FILE_PATH "
+                       "empty): testing a randomly initialised model (TEST.ALLOW_RANDOM_INIT True)")
     else:
         load_pretrained_weights(path, model, _checkpoint_type(cfg, path), reset_head_if_classes_differ=False)
         logger.info(f"testing {path}")

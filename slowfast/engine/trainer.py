@@ -22,7 +22,7 @@ from slowfast.engine.optimizer import build_optimizer
 from slowfast.models import build_model
 from slowfast.models.build import bn_group_size
 from slowfast.models.complexity import model_info_line
-from slowfast.multigrid.report import format_schedule_table
+from slowfast.multigrid.report import epochs_note, format_schedule_table
 from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches
 from slowfast.multigrid.schedule import build_schedule, first_differing_epoch
 from slowfast.utils import distributed
@@ -175,19 +175,39 @@ class Trainer(TrainerBase):
             logger.info(model_info_line(unwrap(self.model), shapes))
         table = format_schedule_table(self.schedule, self.ctx.world_size, len(self.train_set))
         logger.info("training schedule:\n" + table)
+        note = epochs_note(self.schedule, self.cfg.SOLVER.MAX_EPOCH, self.cfg.MULTIGRID.EPOCH_FACTOR)
+        if note:
+            logger.info(note)
 
     def _batches_in(self, epoch: int) -> int:
         sizes = self.schedule.stage_at(epoch).short_cycle_batch_sizes
         return count_batches(len(self.train_set), sizes, self.ctx.world_size)
 
     def _check_epochs_have_batches(self) -> None:
-        for stage in self.schedule.stages:
-            if self._batches_in(stage.start_epoch) == 0:
-                raise DataError(
-                    f"multigrid stage {stage.index} (epochs {stage.start_epoch}-{stage.end_epoch - 1}) "
-                    f"needs batches of {list(stage.short_cycle_batch_sizes)} clips but the train split "
-                    f"has {len(self.train_set)}; lower TRAIN.BATCH_SIZE or add training videos"
-                )
+        """Every stage needs at least one batch: the train split must hold its first short-cycle batch."""
+        num_videos = len(self.train_set)
+        stage = max(self.schedule.stages, key=lambda s: s.short_cycle_batch_sizes[0])
+        sizes = list(stage.short_cycle_batch_sizes)
+        if num_videos >= sizes[0]:
+            return
+        batch, devices = self.cfg.TRAIN.BATCH_SIZE, self.ctx.world_size
+        factor = sizes[0] // batch  # a stage's batches are whole multiples of TRAIN.BATCH_SIZE
+        source = getattr(self.train_set, "source", "the train list")
+        if sizes == [batch]:
+            problem = f"TRAIN.BATCH_SIZE {batch} is more than the {num_videos} training videos {source} lists"
+        else:
+            problem = (f"multigrid stage {stage.index} (epochs {stage.start_epoch}-{stage.end_epoch - 1}) needs "
+                       f"batches of {sizes} clips ({factor} x TRAIN.BATCH_SIZE {batch} first) but {source} lists "
+                       f"{num_videos} training videos")
+        largest = num_videos // factor // devices * devices  # a multiple of the devices, as validated
+        if largest >= 1:
+            raise DataError(f"{problem}; set TRAIN.BATCH_SIZE {largest} or lower, or add training videos")
+        raise DataError(
+            f"{problem}: the dataset is too small for this schedule (at the smallest TRAIN.BATCH_SIZE, {devices}, "
+            f"stage {stage.index} needs {factor * devices} videos); add training videos"
+            + (", or turn off MULTIGRID.SHORT_CYCLE or MULTIGRID.LONG_CYCLE, whose small shapes come in large "
+               "batches" if factor > 1 else "")
+        )
 
 
 def _autocast(cfg: CfgNode, device: torch.device):

@@ -74,6 +74,21 @@ def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
     }
 
 
+def epochs_note(schedule: Schedule, max_epoch: int, epoch_factor: float) -> str | None:
+    """Why the schedule trains another number of epochs than SOLVER.MAX_EPOCH, in one line (None
+    when it trains that many): multigrid scales the epochs by MULTIGRID.EPOCH_FACTOR, and the long
+    cycle rounds its stage ends to whole epochs (the short cycle alone truncates)."""
+    if schedule.max_epoch == max_epoch:
+        return None
+    scaled = max_epoch * epoch_factor
+    cycle = "the long cycle" if schedule.long_cycle else "the short cycle"
+    rounding = "" if scaled == schedule.max_epoch else (
+        ", stage ends rounded to whole epochs" if schedule.long_cycle else ", truncated to whole epochs")
+    return (f"training runs {schedule.max_epoch} epochs for SOLVER.MAX_EPOCH {max_epoch}: {cycle} trains "
+            f"SOLVER.MAX_EPOCH x MULTIGRID.EPOCH_FACTOR {epoch_factor:g} = {scaled:g} epochs{rounding}; "
+            "MULTIGRID.EPOCH_FACTOR 1.0 trains exactly SOLVER.MAX_EPOCH epochs")
+
+
 def bn_grouping(per_device_batch: int, bn_base_size: int, num_devices: int) -> str:
     """How BN statistics reach groups of `bn_base_size` clips at this per-device batch (the
     stage's group size: ``Schedule.bn_group_size`` of its global batch)."""

@@ -1,5 +1,6 @@
-"""What every script under tools/ shares: ``--cfg FILE [KEY VALUE ...]``, config loading and
-one-line ``error: ...`` messages with exit status 2 (no traceback) for bad inputs.
+"""What every script under tools/ shares: ``--cfg FILE [KEY VALUE ...]``, config loading,
+one-line ``error: ...`` messages with exit status 2 (no traceback) for bad inputs, and one line
+with exit status 130 for Ctrl-C.
 
 Scripts keep their ``python tools/X.py`` form: each starts with the same line putting its
 checkout first on ``sys.path`` (so the checkout's package wins over another install), then
@@ -7,7 +8,9 @@ imports this module.
 """
 import argparse
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from fvcore.common.config import CfgNode
@@ -15,6 +18,7 @@ from fvcore.common.config import CfgNode
 from slowfast.config import load_config
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
 OVERRIDES_HELP = "KEY VALUE pairs overriding the config, e.g. SOLVER.BASE_LR 0.05"
 
 
@@ -51,6 +55,45 @@ def error(message: object) -> int:
     """Print ``error: message`` on stderr; the exit status for bad inputs."""
     print(f"error: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+class SigintWatch:
+    """While entered, Ctrl-C (SIGINT) raises KeyboardInterrupt as Python's own handler does and is
+    remembered in ``received``: the same Ctrl-C also stops child processes (loader workers), and
+    the error that causes on the way out is then the interruption, not a failure. A
+    KeyboardInterrupt that Python cannot raise (inside a finaliser or fork handler) prints no
+    "Exception ignored" traceback. Does nothing where SIGINT is ignored (a background job) or
+    handled otherwise, and outside the main thread."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def __enter__(self) -> "SigintWatch":
+        self._active = (threading.current_thread() is threading.main_thread()  # where handlers can be set
+                        and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        if self._active:
+            signal.signal(signal.SIGINT, self._handle)
+            self._unraisable_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._active:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            sys.unraisablehook = self._unraisable_hook
+
+    def _handle(self, signum, frame) -> None:
+        self.received = True
+        raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self._unraisable_hook(unraisable)
+
+
+def interrupted(message: str) -> int:
+    """Print ``message`` (what a Ctrl-C stopped and how to go on) on stderr; the exit status for it."""
+    print(message, file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def one_line_errors(

@@ -48,6 +48,24 @@ def setup_logging(output_dir: str | os.PathLike | None, rank: int = 0) -> None:
         root.addHandler(handler)
 
 
+def log_to_file(message: str, error: BaseException | None = None) -> None:
+    """Append an ERROR record (with ``error``'s traceback when given) to ``stdout.log`` only.
+
+    For what the caller prints on stderr itself (a run's last ``error:`` line, a traceback), so
+    the log of a failed run says why it failed without the console showing it twice. A no-op
+    where setup_logging opened no file (before it, or on ranks other than 0).
+    """
+    files = [h for h in logging.getLogger().handlers
+             if getattr(h, _OWNED, False) and isinstance(h, logging.FileHandler)]
+    if not files:
+        return
+    path, line, function, _ = logger.findCaller(stacklevel=2)
+    exc_info = (type(error), error, error.__traceback__) if error is not None else None
+    record = logger.makeRecord(logger.name, logging.ERROR, path, line, message, None, exc_info, function)
+    for handler in files:
+        handler.handle(record)
+
+
 def get_logger(name: str) -> logging.Logger:
     """The logger for a module (pass ``__name__``); it writes through setup_logging's handlers."""
     return logging.getLogger(name)

@@ -1,9 +1,11 @@
 """Multigrid end to end in one process: logged shapes, LRs, checkpoints and evals follow the schedule."""
+import logging
 from pathlib import Path
 
 import pytest
 import torch
 
+from slowfast.datasets.errors import DataError
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.context import RunContext
 from slowfast.engine.launch import run
@@ -187,3 +189,47 @@ def test_run_resumed_inside_a_stage_and_at_a_stage_change_repeats_the_uninterrup
     whole_state = torch.load(ckpt.checkpoint_path(whole.OUTPUT_DIR, last), weights_only=True)["model_state"]
     resumed_state = torch.load(ckpt.checkpoint_path(resumed.OUTPUT_DIR, last), weights_only=True)["model_state"]
     assert all(torch.equal(whole_state[key], resumed_state[key]) for key in whole_state)
+
+
+def small_train_split(synthetic_dir: Path, folder: Path, num_videos: int) -> Path:
+    """A data folder whose train.csv holds the first ``num_videos`` synthetic training videos."""
+    folder.mkdir()
+    for split in ("train", "val", "test"):
+        lines = [f"{synthetic_dir / line}" for line in (synthetic_dir / f"{split}.csv").read_text().splitlines()]
+        (folder / f"{split}.csv").write_text("\n".join(lines[:num_videos] if split == "train" else lines) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "num_videos, batch_size, message",
+    [
+        (32, 8, "multigrid stage 0 (epochs 0-1) needs batches of [64, 32, 32] clips (8 x TRAIN.BATCH_SIZE 8 first) but "
+                "{train} lists 32 training videos; set TRAIN.BATCH_SIZE 4 or lower, or add training videos"),
+        (6, 1, "multigrid stage 0 (epochs 0-1) needs batches of [8, 4, 4] clips (8 x TRAIN.BATCH_SIZE 1 first) but "
+               "{train} lists 6 training videos: the dataset is too small for this schedule (at the smallest "
+               "TRAIN.BATCH_SIZE, 1, stage 0 needs 8 videos); add training videos, or turn off "
+               "MULTIGRID.SHORT_CYCLE or MULTIGRID.LONG_CYCLE, whose small shapes come in large batches"),
+    ],
+    ids=["a smaller batch fits", "too few videos for any batch"],
+)
+def test_a_train_split_smaller_than_a_stage_batch_says_what_fits(make_cfg, synthetic_dir, tmp_path, num_videos,
+                                                                  batch_size, message):
+    data = small_train_split(synthetic_dir, tmp_path / "data", num_videos)
+    cfg = make_cfg({**MULTIGRID, **LONG_AND_SHORT, **STEP, "TRAIN.BATCH_SIZE": batch_size,
+                    "DATA.PATH_TO_DATA_DIR": str(data)}, config_file=MG_CONFIG)
+    with pytest.raises(DataError) as raised:
+        Trainer(cfg, RunContext(torch.device("cpu")))
+    assert str(raised.value) == message.format(train=data / "train.csv")
+
+
+def test_the_log_says_why_the_schedule_trains_more_epochs_than_max_epoch(make_cfg, caplog):
+    cfg = make_cfg({**MULTIGRID, **LONG_AND_SHORT, **STEP, "SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0],
+                    "SOLVER.LRS": [1], "MULTIGRID.EPOCH_FACTOR": 1.5}, config_file=MG_CONFIG)
+    trainer = Trainer(cfg, RunContext(torch.device("cpu")))
+    with caplog.at_level(logging.INFO):
+        trainer._log_setup()
+    assert trainer.schedule.max_epoch == 2
+    assert caplog.records[-1].getMessage() == (
+        "training runs 2 epochs for SOLVER.MAX_EPOCH 1: the long cycle trains SOLVER.MAX_EPOCH x "
+        "MULTIGRID.EPOCH_FACTOR 1.5 = 1.5 epochs, stage ends rounded to whole epochs; MULTIGRID.EPOCH_FACTOR 1.0 "
+        "trains exactly SOLVER.MAX_EPOCH epochs")

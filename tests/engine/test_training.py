@@ -92,8 +92,12 @@ def test_baseline_run_logs_every_record_and_tests_the_last_checkpoint(make_cfg, 
 
 def test_config_yaml_in_output_dir_reloads_to_the_run_config(make_cfg):
     cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TRAIN.ENABLE": False, "TEST.ENABLE": False})
+    Path(cfg.OUTPUT_DIR).mkdir()
+    (Path(cfg.OUTPUT_DIR) / "config.yaml").write_text("the trained run's config\n")
     run(cfg)
-    reloaded = load_config(f"{cfg.OUTPUT_DIR}/config.yaml")
+    # A run that does not train writes config_test.yaml: the trained run's config.yaml stays.
+    assert (Path(cfg.OUTPUT_DIR) / "config.yaml").read_text() == "the trained run's config\n"
+    reloaded = load_config(f"{cfg.OUTPUT_DIR}/config_test.yaml")
     # Compared as YAML: the file stores tuples (e.g. LONG_CYCLE_FACTORS pairs) as lists.
     assert yaml.safe_load(reloaded.dump()) == yaml.safe_load(cfg.dump())
     assert reloaded.DATA.PATH_TO_DATA_DIR == cfg.DATA.PATH_TO_DATA_DIR and reloaded.OUTPUT_DIR == cfg.OUTPUT_DIR

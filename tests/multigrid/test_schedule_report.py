@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from slowfast.config import load_config
-from slowfast.multigrid.report import bn_grouping, format_schedule_table, schedule_to_json
+from slowfast.multigrid.report import bn_grouping, epochs_note, format_schedule_table, schedule_to_json
 from slowfast.multigrid.schedule import build_schedule
 
 REPO = Path(__file__).resolve().parents[2]
@@ -208,3 +208,52 @@ def test_show_schedule_plot_writes_the_picture_and_checks_its_arguments(kinetics
     assert tool.main(["--cfg", str(kinetics_yaml), "--plot", str(tmp_path / "c.svg"),
                       "DATA.PATH_TO_DATA_DIR", str(tmp_path)]) == 0
     assert (tmp_path / "c.svg").read_text().startswith("<?xml")
+
+
+@pytest.mark.parametrize(
+    "overrides, note",
+    [
+        ({**MULTIGRID, "SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "SOLVER.WARMUP_EPOCHS": 0.0,
+          "MULTIGRID.EPOCH_FACTOR": 1.5},
+         "training runs 2 epochs for SOLVER.MAX_EPOCH 1: the long cycle trains SOLVER.MAX_EPOCH x "
+         "MULTIGRID.EPOCH_FACTOR 1.5 = 1.5 epochs, stage ends rounded to whole epochs; MULTIGRID.EPOCH_FACTOR 1.0 "
+         "trains exactly SOLVER.MAX_EPOCH epochs"),
+        ({"MULTIGRID.SHORT_CYCLE": True, "SOLVER.MAX_EPOCH": 3, "SOLVER.STEPS": [0], "SOLVER.LRS": [1],
+          "SOLVER.WARMUP_EPOCHS": 0.0, "MULTIGRID.EPOCH_FACTOR": 1.5},
+         "training runs 4 epochs for SOLVER.MAX_EPOCH 3: the short cycle trains SOLVER.MAX_EPOCH x "
+         "MULTIGRID.EPOCH_FACTOR 1.5 = 4.5 epochs, truncated to whole epochs; MULTIGRID.EPOCH_FACTOR 1.0 trains "
+         "exactly SOLVER.MAX_EPOCH epochs"),
+        ({**MULTIGRID, "MULTIGRID.EPOCH_FACTOR": 2.0},
+         "training runs 478 epochs for SOLVER.MAX_EPOCH 239: the long cycle trains SOLVER.MAX_EPOCH x "
+         "MULTIGRID.EPOCH_FACTOR 2 = 478 epochs; MULTIGRID.EPOCH_FACTOR 1.0 trains exactly SOLVER.MAX_EPOCH epochs"),
+        ({**MULTIGRID, "MULTIGRID.EPOCH_FACTOR": 1.0}, None),
+        ({}, None),
+    ],
+    ids=["long cycle rounds", "short cycle truncates", "whole epochs", "epoch factor 1", "baseline"],
+)
+def test_epochs_note_says_why_the_schedule_trains_another_number_of_epochs(make_cfg, overrides, note):
+    cfg = make_cfg(overrides)
+    schedule = build_schedule(cfg)
+    assert epochs_note(schedule, cfg.SOLVER.MAX_EPOCH, cfg.MULTIGRID.EPOCH_FACTOR) == note
+    if note is None:
+        assert schedule.max_epoch == cfg.SOLVER.MAX_EPOCH
+
+
+def test_show_schedule_prints_the_epochs_note_on_stderr(kinetics_yaml, capsys):
+    assert load_tool().main(["--cfg", str(kinetics_yaml), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["max_epoch"] == 358
+    assert captured.err == ("training runs 358 epochs for SOLVER.MAX_EPOCH 239: the long cycle trains SOLVER.MAX_EPOCH "
+                            "x MULTIGRID.EPOCH_FACTOR 1.5 = 358.5 epochs, stage ends rounded to whole epochs; "
+                            "MULTIGRID.EPOCH_FACTOR 1.0 trains exactly SOLVER.MAX_EPOCH epochs\n")
+
+
+def test_show_schedule_plot_without_matplotlib_is_one_line_naming_the_install(kinetics_yaml, tmp_path, capsys,
+                                                                              monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib then raises ImportError
+    picture = tmp_path / "schedule.png"
+    assert load_tool().main(["--cfg", str(kinetics_yaml), "--num-clips", "100", "--plot", str(picture)]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "error: --plot draws with matplotlib, which is not installed: pip "
+                                                "install matplotlib (or pip install -e '.[plot]')\n")
+    assert not picture.exists()

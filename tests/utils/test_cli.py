@@ -1,6 +1,9 @@
 """slowfast/utils/cli.py, the helper every script under tools/ (and reproduce.py) uses."""
 import argparse
 import ast
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +44,31 @@ def test_listed_errors_become_one_line_and_exit_2(capsys):
     assert capsys.readouterr().err == "error: '/x' has no train.csv\n"
     with pytest.raises(RuntimeError):  # anything else keeps its traceback
         main("other")
+
+
+def test_sigint_watch_raises_keyboard_interrupt_remembers_it_and_restores_the_handler():
+    with cli.SigintWatch() as watch:
+        assert not watch.received
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler runs before this ends
+        assert watch.received
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigint_watch_leaves_an_ignored_sigint_ignored():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with cli.SigintWatch() as watch:
+            os.kill(os.getpid(), signal.SIGINT)
+        assert not watch.received and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_interrupted_prints_the_line_and_gives_exit_status_130(capsys):
+    assert cli.interrupted("interrupted by Ctrl-C (SIGINT); rerunning starts afresh") == 130
+    assert capsys.readouterr().err == "interrupted by Ctrl-C (SIGINT); rerunning starts afresh\n"
 
 
 def test_at_least_one_names_the_option(capsys):

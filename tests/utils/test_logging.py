@@ -65,6 +65,27 @@ def test_other_ranks_log_warnings_only_and_write_no_file(tmp_path, capsys):
     assert not (tmp_path / "stdout.log").exists()
 
 
+def test_log_to_file_writes_stdout_log_only_with_the_callers_place_and_traceback(tmp_path, capsys):
+    slog.log_to_file("error: before setup")  # no file yet: nothing, and no error
+    slog.setup_logging(tmp_path)
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError as err:
+        slog.log_to_file("the run stopped with an unexpected error:", err)
+    slog.log_to_file("error: bad input")
+    assert capsys.readouterr() == ("", "")  # the caller prints these on stderr itself
+    lines = (tmp_path / "stdout.log").read_text().splitlines()
+    assert re.fullmatch(r"\[.*\]\[ERROR\] test_logging:\d+: the run stopped with an unexpected error:", lines[0])
+    assert lines[1] == "Traceback (most recent call last):" and lines[-2] == "RuntimeError: a bug"
+    assert re.fullmatch(r"\[.*\]\[ERROR\] test_logging:\d+: error: bad input", lines[-1])
+
+
+def test_log_to_file_writes_nothing_on_other_ranks(tmp_path):
+    slog.setup_logging(tmp_path, rank=1)
+    slog.log_to_file("error: bad input")
+    assert not (tmp_path / "stdout.log").exists()
+
+
 def test_json_stats_line_is_rounded_sorted_and_logged(tmp_path):
     slog.setup_logging(tmp_path)
     stats = {"loss": 0.123456789, "_type": "train_epoch", "epoch": "1/10", "lr": 1.0,

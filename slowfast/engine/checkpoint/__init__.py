@@ -17,6 +17,7 @@ from slowfast.engine.checkpoint.resume import (
     LAST_NAME,
     RESUMABLE_KEY_PREFIXES,
     CheckpointTimer,
+    check_resumable,
     check_same_run,
     last_checkpoint_path,
     newest_checkpoint,
@@ -30,7 +31,7 @@ from slowfast.engine.checkpoint.rng import capture_rng_state, restore_rng_state
 
 __all__ = [
     "CHECKPOINT_SUBDIR", "HEAD_PREFIX", "LAST_NAME", "RESUMABLE_KEY_PREFIXES", "CheckpointError",
-    "CheckpointTimer", "LoadReport", "capture_rng_state", "check_same_run", "checkpoint_dir",
+    "CheckpointTimer", "LoadReport", "capture_rng_state", "check_resumable", "check_same_run", "checkpoint_dir",
     "checkpoint_path", "epoch_of_checkpoint", "find_last_checkpoint", "last_checkpoint_path",
     "list_checkpoints", "load_checkpoint_file", "load_model_state", "load_pretrained",
     "newest_checkpoint", "prune_epoch_checkpoints", "remove_torn_temporaries", "restore_rng_state",

@@ -144,13 +144,16 @@ def _fsync_folder(folder: Path) -> None:
 
 
 
-def load_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint dict on CPU without executing code; CheckpointError when that fails."""
+def load_checkpoint_file(path: str | os.PathLike, mmap: bool = False) -> dict[str, Any]:
+    """Read a checkpoint dict on CPU without executing code; CheckpointError when that fails.
+
+    ``mmap`` maps the tensors instead of reading them, for a caller that needs only other keys.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint '{path}' does not exist; check the path")
     try:
-        contents = torch.load(path, map_location="cpu", weights_only=True)
+        contents = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ... here
         raise CheckpointError(
             f"cannot load checkpoint '{path}' safely (weights_only=True): "

@@ -119,6 +119,19 @@ def resume_latest(
     return None
 
 
+def check_resumable(output_dir: str | os.PathLike, cfg_yaml: str) -> None:
+    """Raise CheckpointError when the checkpoint a resume would load comes from another run
+    (check_same_run), reading only its config: a run calls it before it writes anything."""
+    for _, path in _candidates(output_dir):
+        try:
+            saved = files.load_checkpoint_file(path, mmap=True).get("cfg")
+        except files.CheckpointError:
+            continue  # resume_latest reports it and tries the next one
+        if isinstance(saved, str):
+            check_same_run(saved, cfg_yaml, path)
+        return
+
+
 def _finite_weights(state: Mapping[str, Any]) -> bool:
     tensors = [t for t in state.values() if isinstance(t, torch.Tensor) and t.is_floating_point()]
     return all(bool(torch.isfinite(t).all()) for t in tensors)
