@@ -36,7 +36,7 @@ class Kinetics(ClipDataset):
     A training clip draws its sampling rate from the shape's range and its start uniformly over
     the video; val takes the centre clip; test views spread from the start to the end. In a
     folder written by tools/prepare_videos.py (``prepared.json``), a clip is read from the copy
-    ``choose_copy_short_side`` picks for its short side.
+    ``choose_copy_short_side`` picks for the bottom of its jitter range.
     """
 
     def __init__(self, data_dir: str, split: str, options: DatasetOptions):
@@ -88,7 +88,7 @@ class Kinetics(ClipDataset):
 
     def _train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         sampling_rate, start = self._temporal_draws(shape, rng)
-        return self._decode(video, shape.num_frames, sampling_rate, start, None), int(self._labels[video])
+        return self._decode(video, shape.num_frames, sampling_rate, start, None, None), int(self._labels[video])
 
     def _scaled_train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         """Decoded straight at the drawn jitter short side; draws in ``augment_train``'s order."""
@@ -96,7 +96,7 @@ class Kinetics(ClipDataset):
         before_jitter = rng.bit_generator.state
         short_side = jitter_short_side(rng, *shape.jitter_scales, self.options.inverse_uniform_scale)
         try:
-            frames = self._decode(video, shape.num_frames, sampling_rate, start, short_side)
+            frames = self._decode(video, shape.num_frames, sampling_rate, start, short_side, shape.jitter_scales[0])
         except VideoDecodeError:
             # Draw the jitter after a decode failure, as when it came after decoding, so a
             # replacement video gets the draws it always got.
@@ -118,13 +118,15 @@ class Kinetics(ClipDataset):
     ) -> tuple[np.ndarray, int]:
         options = self.options
         start = ensemble_view_start(view, num_views)
-        frames = self._decode(video, options.num_frames, options.sampling_rate, start, short_side)
+        frames = self._decode(video, options.num_frames, options.sampling_rate, start, short_side, short_side)
         return frames, int(self._labels[video])
 
     def _decode(
-        self, video: int, num_frames: int, sampling_rate: int, start_fraction: float, short_side: Optional[int]
+        self, video: int, num_frames: int, sampling_rate: int, start_fraction: float, short_side: Optional[int],
+        copy_short_side: Optional[int],
     ) -> np.ndarray:
-        """The clip's frames, at ``short_side`` (None: the stored size)."""
+        """The clip's frames, at ``short_side`` (None: the stored size), read from the prepared copy
+        chosen for ``copy_short_side`` (None: the primary)."""
         target_fps = self.options.target_fps
 
         def choose_indices(info):
@@ -133,29 +135,33 @@ class Kinetics(ClipDataset):
         cached = self._decoded.clip(video, choose_indices)
         if cached is not None:  # stored-size frames
             return cached if short_side is None else short_side_resize(cached, short_side)
-        path = self._copy_path(video, short_side)
+        path = self._copy_path(video, copy_short_side)
         return decode_clip(path, choose_indices, self.options.multi_thread_decode, short_side)
 
-    def _copy_path(self, video: int, short_side: Optional[int]) -> str:
-        """The file to read a clip of ``video`` at ``short_side`` from (None: the stored size, the primary)."""
+    def _copy_path(self, video: int, copy_short_side: Optional[int]) -> str:
+        """The file to read ``video`` from for a clip whose jitter range starts at ``copy_short_side``
+        (None: the primary)."""
         primary = self.video_path(video)
-        if self._manifest is None or short_side is None:
+        if self._manifest is None or copy_short_side is None:
             return primary
-        return self._manifest.path_for(primary, choose_copy_short_side(self._manifest.short_sides, short_side))
+        return self._manifest.path_for(primary, choose_copy_short_side(self._manifest.short_sides, copy_short_side))
 
 
-def choose_copy_short_side(short_sides: Sequence[int], needed_short_side: int) -> int:
-    """The short side of the prepared copy to read for a clip needed at ``needed_short_side``: the
-    smallest copy at least that large, else the largest (the primary).
+def choose_copy_short_side(short_sides: Sequence[int], min_jitter_short_side: int) -> int:
+    """The short side of the prepared copy to read for a clip whose jitter range starts at
+    ``min_jitter_short_side``: the smallest copy at least that large, else the largest (the primary).
 
-    The clip is then only ever downscaled from a copy, as the baseline downscales the primary, so
-    a smaller copy loses no detail the clip would have had; upscaling a copy smaller than the clip
-    would. (PySlowFast's torchvision backend instead decodes at the stage's minimum scale and
-    upsamples; we chose this downscale-only rule.)
+    As PySlowFast's torchvision backend does, a clip reads the copy at the bottom of its shape's
+    jitter range and is scaled up for larger draws: a 112 crop (jitter [128, 320] in the K400
+    schedule) reads the 128 copy as the full shape (jitter [256, 320]) reads the 256 primary, so the
+    small shape sees a downscaled full-shape view at a quarter of the decoding. Reading, instead,
+    the smallest copy at least as large as each drawn side missed the loader target at 8x112 with
+    copies at 128/181/256 and keyframes every 8, 16 or 32 frames
+    (projects/multigrid/results/loader/downscale_only/).
     """
     if not short_sides:
         raise ValueError("short_sides is empty")
-    large_enough = [side for side in short_sides if side >= needed_short_side]
+    large_enough = [side for side in short_sides if side >= min_jitter_short_side]
     return min(large_enough) if large_enough else max(short_sides)
 
 
