@@ -1,7 +1,11 @@
 #!/usr/bin/env python
 """Re-encode a Kinetics-style folder (train/val/test.csv of "<path> <label>") for fast training decode.
 
-python tools/prepare_videos.py INPUT_DIR OUTPUT_DIR [--short-sides 128,256] [--keyframe-interval 60] [--workers N]
+python tools/prepare_videos.py INPUT_DIR OUTPUT_DIR [--short-sides 128,181,256] [--keyframe-interval 32] [--workers N]
+
+The defaults (copies at 128, 181 and 256, a keyframe every 32 frames) make every clip shape of
+the K400 multigrid schedule cost what its FLOPs allow (GETTING_STARTED.md, "Preparing Kinetics
+for multigrid"); for another schedule, give the short sides at the bottom of its jitter ranges.
 
 The largest short side is the primary copy, at the path the new CSVs list; a smaller side S of
 videos/abc.mp4 is videos/abc.sS.mp4 beside it; OUTPUT_DIR/prepared.json lists the sides. Every
@@ -38,9 +42,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("input_dir")
     parser.add_argument("output_dir")
     sizes = parser.add_mutually_exclusive_group()
-    sizes.add_argument("--short-sides", type=short_sides, default=(reencode.DEFAULT_SHORT_SIDE,),
+    sizes.add_argument("--short-sides", type=short_sides, default=reencode.DEFAULT_SHORT_SIDES,
                        help="short sides of the copies, comma-separated; the largest is the primary copy "
-                            f"(default {reencode.DEFAULT_SHORT_SIDE})")
+                            f"(default {','.join(map(str, reencode.DEFAULT_SHORT_SIDES))})")
     sizes.add_argument("--short-side", type=int, help="one short side (same as --short-sides N)")
     parser.add_argument("--keyframe-interval", type=int, default=reencode.DEFAULT_KEYFRAME_INTERVAL,
                         help="frames between keyframes")

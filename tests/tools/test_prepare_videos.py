@@ -28,7 +28,7 @@ def test_bad_arguments_are_rejected(prepare, capsys, argv, message):
 
 def test_defaults_and_short_sides(prepare):
     args = prepare.parse_args(["a", "b"])
-    assert (args.short_sides, args.keyframe_interval, args.crf, args.preset) == ((256,), 60, 23, "veryfast")
+    assert (args.short_sides, args.keyframe_interval, args.crf, args.preset) == ((128, 181, 256), 32, 23, "veryfast")
     assert prepare.parse_args(["a", "b", "--short-side", "128"]).short_sides == (128,)
     assert prepare.parse_args(["a", "b", "--short-sides", "256,128"]).short_sides == (128, 256)
 
@@ -100,7 +100,7 @@ def test_a_line_without_a_label_is_one_error_naming_file_and_line(prepare, capsy
 def test_two_sources_written_to_one_file_are_refused(prepare, capsys, folder):
     write_clip(folder / "in" / "clips" / "good.mkv")
     (folder / "in" / "train.csv").write_text("clips/good.mp4 0\nclips/good.mkv 1\n")
-    assert run(prepare, folder) == 2
+    assert run(prepare, folder, "--short-side", "48") == 2
     assert capsys.readouterr().err == (
         f"error: '{folder / 'in' / 'clips' / 'good.mp4'}' and '{folder / 'in' / 'clips' / 'good.mkv'}' "
         f"(in {folder / 'in' / 'train.csv'}) would both be written to '{folder / 'out' / 'clips' / 'good.mp4'}'; "
