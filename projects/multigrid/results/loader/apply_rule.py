@@ -22,7 +22,8 @@ for interval in (8, 16, 32):
             ok = False
             print(f"g{interval} r{r}: full shape costs more than on the downloaded videos")
     node = json.load(open(f"{folder}/gpu_node_prepared_g{interval}_r1.json"))["gpu_node"]
-    print(f"g{interval}: 16 cores per GPU, efficiency {node['efficiency']:.3f}, loader-bound {node['loader_bound_stages']}")
+    print(f"g{interval}: 16 cores per GPU, efficiency {node['efficiency']:.3f}, "
+          f"loader-bound {node['loader_bound_stages']}")
     if node["efficiency"] < 0.9 or node["loader_bound_stages"]:
         ok = False
     print(f"g{interval}: {'passes' if ok else 'fails'}")
