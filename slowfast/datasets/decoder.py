@@ -351,7 +351,10 @@ def _numbered_frames(container, stream, fps: float, keyframes: _Keyframes, wante
         target = wanted[pending]
         keyframe = keyframes.last_serving(target)
         if decoded is None or (keyframe > aimed and keyframes.first_served[keyframe] > position + 1):
-            aimed, decoded, first = _seek(container, stream, fps, keyframes, keyframe, target)
+            used, decoded, first = _seek(container, stream, fps, keyframes, keyframe, target)
+            # The keyframe asked for counts as tried even when the seek fell back to an earlier
+            # one: asking for it again would land at the same place again, forever.
+            aimed = max(used, keyframe)
             if first is None:
                 return
             number, frame = first

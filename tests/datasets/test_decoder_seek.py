@@ -264,6 +264,29 @@ def test_a_seek_landing_after_its_keyframe_retries_earlier(videos, reference):
     assert decode_stats().frames_decoded == frames_decoded_by_the_seek_rule(indices, 8)
 
 
+def test_a_keyframe_whose_seek_misses_is_decoded_through_not_sought_again(videos, reference, monkeypatch):
+    # A table whose keyframe 3 (frame 24) has a pts and dts far past its frame: every seek to it lands
+    # late and falls back to keyframe 2, from which the clip must be decoded through.
+    path = videos["gop8.mp4"]
+    decoder._KEYFRAME_CACHE.clear()
+    decode_clip(path, lambda info: np.array([0]))
+    (keyframes,) = decoder._KEYFRAME_CACHE.values()
+    keyframes.pts[3], keyframes.dts[3] = keyframes.pts[10], keyframes.dts[10]
+    seeks = []
+    real_seek = decoder._seek
+
+    def counted_seek(*args):
+        seeks.append(args[4])
+        if len(seeks) > 20:
+            raise AssertionError(f"seeking in a loop: keyframes {seeks}")
+        return real_seek(*args)
+
+    monkeypatch.setattr(decoder, "_seek", counted_seek)
+    indices = np.array([25, 27, 29])
+    assert np.array_equal(decode_clip(path, lambda info: indices), reference_clip(reference, path, indices))
+    assert seeks == [3]
+
+
 def test_keyframes_come_from_the_index_or_the_packets(videos):
     for name, first_served in (("gop8.mp4", [0, 8, 16]), ("gop8.mkv", [0, 8, 16]), ("gop60.mp4", [0, 60, 120])):
         with av.open(videos[name]) as container:
