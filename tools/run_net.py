@@ -10,7 +10,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from slowfast.config import ConfigError  # noqa: E402
 from slowfast.engine.launch import WorkerExit, exit_code_for, interrupted_message, run  # noqa: E402
 from slowfast.utils import cli  # noqa: E402
-from slowfast.utils.logging import log_to_file  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -34,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.shard_id is not None:
         overrides += ["SHARD_ID", str(args.shard_id)]
     cfg = cli.load(args, overrides)
-    with cli.SigintWatch() as sigint:
+    with cli.SigintWatch():
         try:
             run(cfg, init_method=args.init_method)
         except KeyboardInterrupt:
@@ -42,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         except WorkerExit as err:  # a spawned worker has printed its error
             return err.exit_code
         except Exception as err:
-            if sigint.received:  # an error of the same Ctrl-C (e.g. of the loader workers it stopped)
-                log_to_file(interrupted_message(cfg))
+            if cli.sigint_received():  # an error of the same Ctrl-C (e.g. of the loader workers it stopped)
                 return cli.interrupted(interrupted_message(cfg))
             code = exit_code_for(err)
             if code is None:

@@ -15,6 +15,7 @@ from slowfast.engine.preflight import check_before_start
 from slowfast.engine.time_split import timed
 from slowfast.engine.trainer import Trainer
 from slowfast.utils import distributed
+from slowfast.utils.cli import sigint_received
 from slowfast.utils.distributed import ProcessPlace
 from slowfast.utils.env import seed_everything, select_device
 from slowfast.utils.logging import get_logger, log_json_stats, log_to_file, setup_logging
@@ -123,7 +124,9 @@ def _run_in_process(cfg: CfgNode, ctx: RunContext) -> dict:
         log_to_file(interrupted_message(cfg))
         raise
     except Exception as err:
-        if exit_code_for(err) is None:
+        if sigint_received():  # an error of the same Ctrl-C (e.g. of the loader workers it stopped)
+            log_to_file(interrupted_message(cfg))
+        elif exit_code_for(err) is None:
             log_to_file("the run stopped with an unexpected error:", err)
         else:
             log_to_file(f"error: {err}")

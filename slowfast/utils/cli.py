@@ -57,6 +57,15 @@ def error(message: object) -> int:
     return EXIT_BAD_INPUT
 
 
+_sigint_received = False
+
+
+def sigint_received() -> bool:
+    """Whether a Ctrl-C reached the innermost entered SigintWatch (for code below the script that
+    must tell an error caused by that Ctrl-C from a failure)."""
+    return _sigint_received
+
+
 class SigintWatch:
     """While entered, Ctrl-C (SIGINT) raises KeyboardInterrupt as Python's own handler does and is
     remembered in ``received``: the same Ctrl-C also stops child processes (loader workers), and
@@ -69,6 +78,8 @@ class SigintWatch:
         self.received = False
 
     def __enter__(self) -> "SigintWatch":
+        global _sigint_received
+        _sigint_received = False
         self._active = (threading.current_thread() is threading.main_thread()  # where handlers can be set
                         and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
         if self._active:
@@ -82,7 +93,8 @@ class SigintWatch:
             sys.unraisablehook = self._unraisable_hook
 
     def _handle(self, signum, frame) -> None:
-        self.received = True
+        global _sigint_received
+        self.received = _sigint_received = True
         raise KeyboardInterrupt
 
     def _unraisable(self, unraisable) -> None:

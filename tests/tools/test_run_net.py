@@ -283,6 +283,24 @@ def test_an_unexpected_error_keeps_its_traceback_and_writes_it_to_stdout_log(run
                      r"last\):\n.*\nRuntimeError: a bug\n$", log, re.DOTALL), log
 
 
+def test_an_error_after_ctrl_c_is_logged_as_the_interruption_not_a_crash(run_net, cli_args, tmp_path, monkeypatch,
+                                                                         capsys):
+    # Ctrl-C reaches the loader workers too; when their death surfaces first, as an error, the
+    # log and the console say the run was interrupted, with no traceback.
+    from slowfast.engine import launch
+    from slowfast.utils import cli
+
+    def workers_stopped_by_ctrl_c(cfg):
+        monkeypatch.setattr(cli, "_sigint_received", True)
+        raise RuntimeError("DataLoader worker (pid 1) exited unexpectedly")
+
+    monkeypatch.setattr(launch, "prepare_data", workers_stopped_by_ctrl_c)
+    assert run_net.main(cli_args(tmp_path)) == 130
+    log = (tmp_path / "out" / "stdout.log").read_text()
+    assert "interrupted by Ctrl-C (SIGINT)" in log and "Traceback" not in log and "unexpected error" not in log
+    assert capsys.readouterr().err.startswith("interrupted by Ctrl-C (SIGINT)")
+
+
 # --- Ctrl-C: one line saying where the run can resume from, exit status 130 ---
 
 

@@ -48,11 +48,13 @@ def test_listed_errors_become_one_line_and_exit_2(capsys):
 
 def test_sigint_watch_raises_keyboard_interrupt_remembers_it_and_restores_the_handler():
     with cli.SigintWatch() as watch:
-        assert not watch.received
+        assert not watch.received and not cli.sigint_received()
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)  # the handler runs before this ends
-        assert watch.received
+        assert watch.received and cli.sigint_received()
+    with cli.SigintWatch():
+        assert not cli.sigint_received()  # each watch starts afresh
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
