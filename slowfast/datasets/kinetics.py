@@ -36,7 +36,8 @@ class Kinetics(ClipDataset):
     A training clip draws its sampling rate from the shape's range and its start uniformly over
     the video; val takes the centre clip; test views spread from the start to the end. In a
     folder written by tools/prepare_videos.py (``prepared.json``), a clip is read from the copy
-    ``choose_copy_short_side`` picks for the bottom of its jitter range.
+    ``choose_copy_short_side`` picks for the bottom of its jitter range (val and test: for their
+    short side), and the copies this split can read are checked once when it is built.
     """
 
     def __init__(self, data_dir: str, split: str, options: DatasetOptions):
@@ -48,7 +49,7 @@ class Kinetics(ClipDataset):
         if options.max_missing_share is not None:  # before anything reads the videos
             check_listed_files(self.listed_files(), self.source, options.path_prefix, options.max_missing_share)
         self._manifest = PreparedManifest.read(data_dir)
-        if self._manifest is not None and len(self._manifest.short_sides) > 1:
+        if self._manifest is not None and self._reads_copies():
             check_prepared_copies(
                 [str(path) for path in self._paths], self._manifest, f"{data_dir}/{MANIFEST_NAME}", self.source,
                 options.num_workers,
@@ -59,6 +60,14 @@ class Kinetics(ClipDataset):
                 [str(path) for path in self._paths], int(options.decoded_cache_gb * 2**30),
                 options.num_workers, name=self.source, store=self._decoded_store(),
             )
+
+    def _reads_copies(self) -> bool:
+        """Whether clips of this split can come from a copy other than the primary."""
+        sides = self._manifest.short_sides
+        if self.split == "train":
+            return len(sides) > 1
+        eval_side = self.options.test_crop_size if self.split == "test" else self.options.train_jitter_scales[0]
+        return choose_copy_short_side(sides, eval_side) != max(sides)
 
     def _decoded_store(self) -> str | None:
         """Where this list's decoded frames are kept between runs (one store per data folder and

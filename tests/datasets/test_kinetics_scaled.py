@@ -163,6 +163,16 @@ def test_a_missing_or_different_copy_fails_naming_the_first_and_how_many(tmp_pat
     assert "\n" not in str(PreparedCopyError("one line"))
 
 
+def test_only_a_split_that_can_read_the_copies_checks_them(tmp_path):
+    root = prepared_folder(tmp_path, {})  # no copies at all
+    with pytest.raises(PreparedCopyError):
+        Kinetics(root, "train", OPTIONS)
+    primary_only = dataclasses.replace(OPTIONS, train_jitter_scales=(48, 60), train_crop_size=16)
+    Kinetics(root, "val", primary_only)  # val reads the 48 primary: nothing to check
+    with pytest.raises(PreparedCopyError):
+        Kinetics(root, "val", dataclasses.replace(primary_only, train_jitter_scales=(24, 30)))
+
+
 def test_the_check_runs_in_processes_too(tmp_path):
     from slowfast.datasets.kinetics import check_prepared_copies
 
