@@ -34,6 +34,9 @@ _C.TRAIN.CHECKPOINT_FILE_PATH = ""
 _C.TRAIN.CHECKPOINT_TYPE = "pytorch"
 # Inflate 2D (image) weights into the 3D model when loading TRAIN.CHECKPOINT_FILE_PATH.
 _C.TRAIN.CHECKPOINT_INFLATE = False
+# The config fine-tunes from pretrained weights (SSv2, Charades: from Kinetics-400): with
+# TRAIN.CHECKPOINT_FILE_PATH empty and nothing to resume, a run warns that it trains from scratch.
+_C.TRAIN.EXPECT_PRETRAINED = False
 # Automatic mixed precision on CUDA (bf16 where supported).
 _C.TRAIN.MIXED_PRECISION = False
 # Keep conv weights and activations in channels_last_3d (NDHWC) memory format; with bf16 on

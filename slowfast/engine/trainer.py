@@ -31,7 +31,14 @@ from slowfast.utils.logging import MetricsWriter, get_logger
 
 logger = get_logger(__name__)
 
-__all__ = ["RunContext", "Trainer"]
+__all__ = ["FROM_SCRATCH_WARNING", "RunContext", "Trainer"]
+
+FROM_SCRATCH_WARNING = (
+    "training from scratch: TRAIN.EXPECT_PRETRAINED is True but TRAIN.CHECKPOINT_FILE_PATH is empty and "
+    "OUTPUT_DIR has no checkpoint to resume; set TRAIN.CHECKPOINT_FILE_PATH to the Kinetics-400 checkpoint "
+    "this config fine-tunes (.pyth; a .pkl with TRAIN.CHECKPOINT_TYPE caffe2), or TRAIN.EXPECT_PRETRAINED "
+    "False to train from scratch on purpose"
+)
 
 
 class Trainer(TrainerBase):
@@ -138,6 +145,8 @@ class Trainer(TrainerBase):
                 self.cfg.TRAIN.CHECKPOINT_TYPE, self.cfg.TRAIN.CHECKPOINT_INFLATE,
             )
             logger.info(f"initialised from {self.cfg.TRAIN.CHECKPOINT_FILE_PATH}")
+        elif self.cfg.TRAIN.EXPECT_PRETRAINED and self.ctx.is_main:
+            logger.warning(FROM_SCRATCH_WARNING)
         return start_epoch
 
     def _check_resumable_layout(self, resumed: dict) -> None:

@@ -17,6 +17,7 @@ def load(relative: str):
 def test_ssv2_values(name):
     cfg = load(f"SSv2/{name}.yaml")
     assert (cfg.TRAIN.DATASET, cfg.TEST.DATASET, cfg.MODEL.NUM_CLASSES) == ("ssv2", "ssv2", 174)
+    assert cfg.TRAIN.EXPECT_PRETRAINED and cfg.TRAIN.CHECKPOINT_FILE_PATH == ""
     assert (cfg.TRAIN.BATCH_SIZE, cfg.TRAIN.EVAL_PERIOD, cfg.TRAIN.CHECKPOINT_PERIOD) == (16, 2, 2)
     data = cfg.DATA
     assert (data.NUM_FRAMES, data.SAMPLING_RATE, list(data.TRAIN_JITTER_SCALES)) == (64, 2, [256, 320])
@@ -36,6 +37,7 @@ def test_ssv2_values(name):
 def test_charades_values(name):
     cfg = load(f"Charades/{name}.yaml")
     assert (cfg.TRAIN.DATASET, cfg.TEST.DATASET, cfg.MODEL.NUM_CLASSES) == ("charades", "charades", 157)
+    assert cfg.TRAIN.EXPECT_PRETRAINED and cfg.TRAIN.CHECKPOINT_FILE_PATH == ""
     assert (cfg.TRAIN.BATCH_SIZE, cfg.TRAIN.EVAL_PERIOD, cfg.TRAIN.CHECKPOINT_PERIOD) == (16, 6, 6)
     data = cfg.DATA
     assert (data.NUM_FRAMES, data.SAMPLING_RATE, list(data.TRAIN_JITTER_SCALES)) == (64, 2, [256, 340])
@@ -68,3 +70,4 @@ def test_synthetic_demos(name, dataset, multi_label):
     assert cfg.SYNTHETIC.GENERATE and cfg.SYNTHETIC.NUM_CLASSES == cfg.MODEL.NUM_CLASSES
     assert cfg.MULTIGRID.LONG_CYCLE and cfg.MULTIGRID.SHORT_CYCLE and cfg.NUM_GPUS == 0
     assert cfg.DATA.REVERSE_INPUT_CHANNEL and not cfg.DATA.RANDOM_FLIP
+    assert not cfg.TRAIN.EXPECT_PRETRAINED  # the demos train from scratch: no synthetic Kinetics to start from

@@ -10,6 +10,7 @@ from slowfast.config import load_config
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.inputs import InputPreparer
 from slowfast.engine.launch import run
+from slowfast.engine.trainer import FROM_SCRATCH_WARNING
 
 BASELINE = {
     "SOLVER.MAX_EPOCH": 3,
@@ -136,3 +137,25 @@ def test_channels_last_trains_the_same_weights_with_inputs_in_that_layout(make_c
     slow, fast = prepare(torch.zeros((2, 3, 8, 32, 32), dtype=torch.uint8))
     assert slow.is_contiguous(memory_format=torch.channels_last_3d)
     assert fast.is_contiguous(memory_format=torch.channels_last_3d)
+
+
+def test_fine_tuning_config_without_weights_warns_once_that_it_trains_from_scratch(make_cfg):
+    cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False, "TRAIN.EXPECT_PRETRAINED": True})
+    run(cfg)
+    lines = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text().splitlines()
+    warnings = [line for line in lines if "training from scratch: " in line]
+    assert len(warnings) == 1
+    assert warnings[0].endswith(FROM_SCRATCH_WARNING)
+    assert "set TRAIN.CHECKPOINT_FILE_PATH to the Kinetics-400 checkpoint" in FROM_SCRATCH_WARNING
+
+
+def test_fine_tuning_config_with_a_checkpoint_path_does_not_warn(make_cfg):
+    pretrained = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False}, output="pretrained")
+    run(pretrained)
+    weights = Path(pretrained.OUTPUT_DIR) / "checkpoints" / "checkpoint_epoch_00001.pyth"
+    cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False, "TRAIN.EXPECT_PRETRAINED": True,
+                    "TRAIN.CHECKPOINT_FILE_PATH": str(weights)}, output="fine_tuned")
+    run(cfg)
+    log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()
+    assert f"initialised from {weights}" in log
+    assert "training from scratch" not in log

@@ -4,8 +4,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 import pytest
 import torch
@@ -178,19 +180,44 @@ class SlurmCluster:
             time.sleep(0.1)
 
 
+def skip_or_fail(reason: str, environ: Mapping[str, str]) -> tuple[str, str]:
+    """What a test that cannot run on this machine does: ("fail", message) where the environment
+    variable CI is "true" (any case; CI systems set it, .ci/run too), so that CI cannot pass by
+    skipping, else ("skip", reason)."""
+    if environ.get("CI", "").lower() == "true":
+        return "fail", f"{reason}; CI is true, where this test must run, not skip"
+    return "skip", reason
+
+
+@pytest.fixture(scope="session")
+def skip_or_fail_decision():
+    """skip_or_fail above, for tests (importlib mode cannot import conftest)."""
+    return skip_or_fail
+
+
+def _skip_or_fail_here(reason: str) -> NoReturn:
+    outcome, message = skip_or_fail(reason, os.environ)
+    if outcome == "fail":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory) -> SlurmCluster:
     """A real slurmctld + slurmd + munged on this machine, started once for the session.
 
     Skips (with the script's reason) where the cluster cannot exist: SLURM not installed and no
-    root or apt-get to install it. Any other failure to start is an error, never a skip.
+    root or apt-get to install it, or submitit not installed; fails instead on CI (skip_or_fail).
+    Any other failure to start is an error, never a skip.
     """
+    if importlib.util.find_spec("submitit") is None:
+        _skip_or_fail_here("submitit is not installed (pip install -e '.[slurm]')")
     folder = tmp_path_factory.mktemp("slurm_cluster")
     ports = {"SLURMCTLD_PORT": str(find_free_port()), "SLURMD_PORT": str(find_free_port())}
     started = subprocess.run(["bash", str(CLUSTER_SCRIPT), "start", str(folder)], env={**os.environ, **ports},
                              capture_output=True, text=True, timeout=900)
     if started.returncode == 3:
-        pytest.skip(started.stderr.strip().splitlines()[-1])
+        _skip_or_fail_here(started.stderr.strip().splitlines()[-1])
     if started.returncode != 0:
         pytest.fail(f"{CLUSTER_SCRIPT} start exited {started.returncode}:\n{started.stderr}", pytrace=False)
     try:

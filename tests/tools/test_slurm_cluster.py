@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("submitit")
-
 
 def submit_args(run, output: Path, tasks: int, **changes) -> list[str]:
     """The command-line arguments of tools/submit_slurm.py, as GETTING_STARTED.md shows them
@@ -75,3 +73,18 @@ def test_job_with_a_bad_data_folder_fails_with_a_one_line_error(slurm_cluster, t
     completion = [line for line in (slurm_cluster.folder / "jobcomp.log").read_text().splitlines()
                   if line.startswith(f"JobId={job_id} ")]
     assert len(completion) == 1 and " JobState=FAILED " in completion[0], completion
+
+
+@pytest.mark.parametrize("environ, outcome", [
+    ({"CI": "true"}, "fail"),
+    ({"CI": "True"}, "fail"),
+    ({}, "skip"),
+    ({"CI": ""}, "skip"),
+    ({"CI": "false"}, "skip"),
+    ({"CI": "1"}, "skip"),
+])
+def test_cluster_that_cannot_start_fails_on_ci_and_skips_elsewhere(skip_or_fail_decision, environ, outcome):
+    reason = "cannot start a SLURM cluster here: slurmctld not installed and not root (apt-get needs root)"
+    decided, message = skip_or_fail_decision(reason, environ)
+    assert decided == outcome
+    assert message == (reason if outcome == "skip" else f"{reason}; CI is true, where this test must run, not skip")

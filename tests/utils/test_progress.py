@@ -1,11 +1,14 @@
 """Progress bars: drawn on a terminal, silent in logs and pipes (and off the main process)."""
 import io
 
+import pytest
+
 from slowfast.utils.progress import progress_bar
 
 
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
+        super().isatty()  # ValueError once closed, like a real terminal's stream
         return True
 
 
@@ -33,7 +36,12 @@ def test_wrapping_an_iterable_yields_its_items_and_length():
 def test_closed_stream_counts_as_not_a_terminal():
     stream = Terminal()
     stream.close()
-    progress_bar(1, "x", stream=stream).close()  # no error, nothing drawn
+    with pytest.raises(ValueError):
+        stream.isatty()
+    bar = progress_bar(1, "x", stream=stream)
+    assert bar.disable
+    bar.update()
+    bar.close()  # would raise ValueError if it wrote to the closed stream
 
 
 def test_synthetic_generation_is_silent_without_a_terminal(tmp_path, capsys):
