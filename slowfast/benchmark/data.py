@@ -6,10 +6,10 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from slowfast.datasets.decoder import DecodeStats, clip_frame_indices, decode_clip, decode_stats, random_start
+from slowfast.datasets.decoder import DecodeStats, decode_stats
 from slowfast.datasets.kinetics import Kinetics
 from slowfast.datasets.loader import build_train_loader
-from slowfast.datasets.transforms import augment_train, to_clip_tensor
+from slowfast.datasets.transforms import crop_and_flip, to_clip_tensor
 from slowfast.multigrid.schedule import Schedule
 from slowfast.multigrid.shape import ClipShape
 
@@ -112,25 +112,17 @@ def measure_loader(
 
 
 def time_split(dataset: Kinetics, shape: ClipShape, num_clips: int) -> tuple[float, float]:
-    """Mean (decode, transform) seconds per training clip of ``dataset`` at ``shape``, in this process."""
+    """Mean (decode, transform) seconds per training clip of ``dataset`` at ``shape``, in this process:
+    the dataset's own steps, decoding (prepared copy, scaled to the drawn short side) then crop,
+    flip and the tensor copy."""
     options = dataset.options
     decode_total = transform_total = 0.0
     for index in range(num_clips):
         rng = np.random.default_rng([options.seed, index])
-        rate = int(rng.integers(shape.sampling_rate[0], shape.sampling_rate[1] + 1))
-        start_fraction = random_start(rng)
-
-        def choose(info):
-            return clip_frame_indices(
-                info.frame_count, info.fps, shape.num_frames, rate, options.target_fps, start_fraction
-            )
-
         tic = time.perf_counter()
-        frames = decode_clip(dataset.video_path(index % dataset.num_videos), choose, options.multi_thread_decode)
+        frames, _ = dataset._scaled_train_frames(index % dataset.num_videos, shape, rng)
         middle = time.perf_counter()
-        to_clip_tensor(augment_train(
-            frames, rng, shape.jitter_scales, shape.crop_size, options.inverse_uniform_scale, options.random_flip
-        ))
+        to_clip_tensor(crop_and_flip(frames, rng, shape.crop_size, options.random_flip))
         decode_total += middle - tic
         transform_total += time.perf_counter() - middle
     return decode_total / num_clips, transform_total / num_clips
