@@ -34,6 +34,10 @@ _C.TRAIN.CHECKPOINT_FILE_PATH = ""
 _C.TRAIN.CHECKPOINT_TYPE = "pytorch"
 # Inflate 2D (image) weights into the 3D model when loading TRAIN.CHECKPOINT_FILE_PATH.
 _C.TRAIN.CHECKPOINT_INFLATE = False
+# Leave the classifier (head.projection) at its initialisation when initialising from
+# TRAIN.CHECKPOINT_FILE_PATH, even when the class counts agree (fine-tuning on another dataset);
+# with different class counts it is re-initialised anyway.
+_C.TRAIN.CHECKPOINT_REINIT_HEAD = False
 # The config fine-tunes from pretrained weights (SSv2, Charades: from Kinetics-400): with
 # TRAIN.CHECKPOINT_FILE_PATH empty and nothing to resume, a run warns that it trains from scratch.
 _C.TRAIN.EXPECT_PRETRAINED = False

@@ -164,16 +164,18 @@ def load_pretrained_weights(
     checkpoint_type: str = "pytorch",
     inflate: bool = False,
     reset_head_if_classes_differ: bool = True,
+    reinit_head: bool = False,
 ) -> ckpt.LoadReport:
     """Initialise ``model`` from a ``.pyth`` or Caffe2 ``.pkl`` file, optionally inflating 2D weights.
 
     Strict like :func:`checkpoint.load_model_state`, except that the classifier may differ (its
-    class count) when ``reset_head_if_classes_differ``, and is then left at its initialisation.
+    class count) when ``reset_head_if_classes_differ``, and is then left at its initialisation;
+    with ``reinit_head`` it is left at its initialisation whatever the checkpoint holds.
     """
     if checkpoint_type not in ("pytorch", "caffe2"):
         raise CheckpointError(f"CHECKPOINT_TYPE must be 'pytorch' or 'caffe2', got {checkpoint_type!r}")
     if checkpoint_type == "pytorch" and not inflate:
-        return ckpt.load_pretrained(path, model, reset_head_if_classes_differ)
+        return ckpt.load_pretrained(path, model, reset_head_if_classes_differ, reinit_head)
     if checkpoint_type == "caffe2":
         state = caffe2_state_dict(path)
     else:
@@ -182,7 +184,8 @@ def load_pretrained_weights(
     if inflate:
         state = inflate_state(state, unwrap(model).state_dict())
     allowed = (ckpt.HEAD_PREFIX,) if reset_head_if_classes_differ else ()
-    report = ckpt.load_model_state(model, state, allow_missing_prefixes=allowed, source=f"'{path}'")
+    report = ckpt.load_model_state(model, state, allow_missing_prefixes=allowed, source=f"'{path}'",
+                                   reinitialise_prefixes=(ckpt.HEAD_PREFIX,) if reinit_head else ())
     logger.info("Loaded %d tensors from %s (%s%s)", len(report.loaded), path, checkpoint_type,
                 ", inflated" if inflate else "")
     return report

@@ -143,8 +143,11 @@ class Trainer(TrainerBase):
             load_pretrained_weights(
                 self.cfg.TRAIN.CHECKPOINT_FILE_PATH, unwrap(self.model),
                 self.cfg.TRAIN.CHECKPOINT_TYPE, self.cfg.TRAIN.CHECKPOINT_INFLATE,
+                reinit_head=self.cfg.TRAIN.CHECKPOINT_REINIT_HEAD,
             )
-            logger.info(f"initialised from {self.cfg.TRAIN.CHECKPOINT_FILE_PATH}")
+            reinit = "; classifier re-initialised (TRAIN.CHECKPOINT_REINIT_HEAD)" if (
+                self.cfg.TRAIN.CHECKPOINT_REINIT_HEAD) else ""
+            logger.info(f"initialised from {self.cfg.TRAIN.CHECKPOINT_FILE_PATH}{reinit}")
         elif self.cfg.TRAIN.EXPECT_PRETRAINED and self.ctx.is_main:
             logger.warning(FROM_SCRATCH_WARNING)
         return start_epoch

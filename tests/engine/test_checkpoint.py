@@ -199,6 +199,23 @@ def test_head_with_other_class_count_is_reinitialised_and_logged(tmp_path, caplo
     assert_same_weights(source, target, skip_prefix="head.")
 
 
+def test_reinit_head_leaves_a_same_size_classifier_at_its_init_and_says_so(tmp_path, caplog):
+    source = tiny_model(num_classes=3, seed=0)
+    path = tmp_path / "kinetics_synthetic.pyth"
+    torch.save({"model_state": source.state_dict()}, path)
+    target = tiny_model(num_classes=3, seed=1)
+    head_before = target.head.projection.weight.clone()
+
+    with caplog.at_level(logging.INFO, logger="slowfast.engine.checkpoint"):
+        report = ckpt.load_pretrained(path, target, reinit_head=True)
+
+    assert "head.projection re-initialised: not loaded, as asked" in caplog.text
+    assert report.reinitialised == ("head.projection.weight", "head.projection.bias")
+    assert not any(k.startswith("head.projection.") for k in report.loaded)
+    assert torch.equal(target.head.projection.weight, head_before)
+    assert_same_weights(source, target, skip_prefix="head.")
+
+
 def test_head_mismatch_without_allowance_raises_naming_the_key(tmp_path):
     path = tmp_path / "k400.pyth"
     torch.save({"model_state": tiny_model(num_classes=5).state_dict()}, path)

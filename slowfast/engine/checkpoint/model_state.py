@@ -37,12 +37,18 @@ def load_model_state(
     state: Mapping[str, Any],
     allow_missing_prefixes: Iterable[str] = (),
     source: str = "checkpoint",
+    reinitialise_prefixes: Iterable[str] = (),
 ) -> LoadReport:
-    """Copy ``state`` into ``model`` strictly; only keys under the allowed prefixes may differ."""
-    allowed = tuple(allow_missing_prefixes)
+    """Copy ``state`` into ``model`` strictly; only keys under the allowed prefixes may differ.
+
+    Keys under ``reinitialise_prefixes`` are not copied (the model keeps its initialisation)."""
+    skipped = tuple(reinitialise_prefixes)
+    allowed = tuple(allow_missing_prefixes) + skipped
     target = unwrap(model)
     model_state = target.state_dict()
     state = _strip_ddp_prefix(state)
+    if skipped:
+        state = {k: v for k, v in state.items() if not k.startswith(skipped)}
 
     missing = [k for k in model_state if k not in state]
     unexpected = [k for k in state if k not in model_state]
@@ -65,7 +71,7 @@ def load_model_state(
     reinitialised = [k for k in model_state if k in left_at_init]
     to_load = {k: v for k, v in state.items() if k in model_state and k not in left_at_init}
     target.load_state_dict(to_load, strict=False)
-    _log_reinitialised(allowed, mismatched, missing, optional, state, model_state)
+    _log_reinitialised(allowed, skipped, mismatched, missing, optional, state, model_state)
     return LoadReport(
         loaded=tuple(to_load), reinitialised=tuple(reinitialised), ignored=tuple(unexpected)
     )
@@ -102,13 +108,14 @@ def _shorten(keys: list[str]) -> str:
     return f"[{shown}{f', ... and {more} more' if more > 0 else ''}]"
 
 
-def _log_reinitialised(allowed, mismatched, missing, optional, state, model_state) -> None:
+def _log_reinitialised(allowed, skipped, mismatched, missing, optional, state, model_state) -> None:
     """One line per allowed prefix whose weights stay at their init, saying why."""
     for prefix in allowed:
         keys = [k for k in mismatched + missing if k.startswith(prefix) and k not in optional]
         if not keys:
             continue
-        logger.info("%s re-initialised: %s", prefix.rstrip("."), _why(keys, state, model_state))
+        why = "not loaded, as asked" if prefix in skipped else _why(keys, state, model_state)
+        logger.info("%s re-initialised: %s", prefix.rstrip("."), why)
     if optional:
         logger.info("%d BatchNorm num_batches_tracked counters absent from checkpoint; left at 0",
                     len(optional))
@@ -129,9 +136,11 @@ def _why(keys: list[str], state, model_state) -> str:
 
 
 def load_pretrained(
-    path: str | os.PathLike, model: nn.Module, reset_head_if_classes_differ: bool = True
+    path: str | os.PathLike, model: nn.Module, reset_head_if_classes_differ: bool = True,
+    reinit_head: bool = False,
 ) -> LoadReport:
-    """Initialise ``model`` from a ``.pyth`` ({"model_state": ...}) or a bare state_dict file."""
+    """Initialise ``model`` from a ``.pyth`` ({"model_state": ...}) or a bare state_dict file;
+    with ``reinit_head`` the classifier keeps its initialisation whatever the checkpoint holds."""
     contents = load_checkpoint_file(path)
     if "model_state" in contents:
         state = contents["model_state"]
@@ -143,6 +152,7 @@ def load_pretrained(
             f"(top-level keys: {_shorten(sorted(map(str, contents)))})"
         )
     allowed = (HEAD_PREFIX,) if reset_head_if_classes_differ else ()
-    report = load_model_state(model, state, allow_missing_prefixes=allowed, source=f"'{path}'")
+    report = load_model_state(model, state, allow_missing_prefixes=allowed, source=f"'{path}'",
+                              reinitialise_prefixes=(HEAD_PREFIX,) if reinit_head else ())
     logger.info("Loaded %d tensors from %s", len(report.loaded), path)
     return report
