@@ -114,13 +114,10 @@ def _check_data(cfg: CfgNode) -> None:
         require(cfg.MODEL.LOSS_FUNC == "bce_logit", "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")
 
 
-def num_devices(cfg: CfgNode) -> int:
-    """Training processes over all machines (one per GPU, or one per machine on CPU)."""
-    return max(cfg.NUM_GPUS, 1) * cfg.NUM_SHARDS
-
-
 def _check_batches(cfg: CfgNode) -> None:
-    devices = num_devices(cfg)
+    from slowfast.utils.distributed import num_devices
+
+    devices = num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS)
     for key in ("TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE"):
         node, leaf = key.split(".")
         value = cfg[node][leaf]
