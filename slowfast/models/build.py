@@ -17,6 +17,7 @@ from slowfast.models.video_model import (
     SlowFast,
     SlowFastFusion,
 )
+from slowfast.utils.bn_groups import BNGroups, bn_groups
 from slowfast.utils.checks import at_least, per_stage
 
 ModelFactory = Callable[[CfgNode], nn.Module]
@@ -79,31 +80,31 @@ def build_model(cfg: CfgNode) -> nn.Module:
     return model
 
 
+def config_bn_groups(cfg: CfgNode) -> BNGroups:
+    """The run's BN group policy (``utils.bn_groups.bn_groups``) from the MULTIGRID keys and
+    TRAIN.BATCH_SIZE, the same one ``ScheduleSpec.bn_groups`` gives the sampler and reports.
+    MULTIGRID.BN_BASE_SIZE and BN_GROUPING are checked by the schedule spec."""
+    multigrid = cfg.MULTIGRID
+    return bn_groups(multigrid.LONG_CYCLE or multigrid.SHORT_CYCLE, multigrid.BN_BASE_SIZE,
+                     multigrid.BN_GROUPING, cfg.TRAIN.BATCH_SIZE)
+
+
 def bn_group_size(cfg: CfgNode) -> int | None:
-    """Clips per BN statistic: ``MULTIGRID.BN_BASE_SIZE`` under multigrid, else the whole batch."""
-    if not (cfg.MULTIGRID.LONG_CYCLE or cfg.MULTIGRID.SHORT_CYCLE):
-        return None
-    at_least(cfg.MULTIGRID.BN_BASE_SIZE, 1, "MULTIGRID.BN_BASE_SIZE")
-    return int(cfg.MULTIGRID.BN_BASE_SIZE)
-
-
-def bn_reference_batch(cfg: CfgNode) -> int | None:
-    """The global batch at the full shape (TRAIN.BATCH_SIZE) under MULTIGRID.BN_GROUPING "values",
-    from which BN groups grow with the batch; else None (``bn_group_size`` clips at every shape)."""
-    if bn_group_size(cfg) is None or cfg.MULTIGRID.BN_GROUPING != "values":
-        return None
-    return int(cfg.TRAIN.BATCH_SIZE)
+    """Clips per BN statistic at the full shape: ``MULTIGRID.BN_BASE_SIZE`` under multigrid, else
+    None (the whole batch); ``config_bn_groups(cfg).base_size``."""
+    return config_bn_groups(cfg).base_size
 
 
 def norm_factory(cfg: CfgNode) -> NormFactory:
-    """The norm layer of every block: GroupedBatchNorm3d with the config's group size."""
+    """The norm layer of every block: GroupedBatchNorm3d following the run's BN group policy."""
     if cfg.BN.NORM_TYPE != "batchnorm":
         raise ValueError(
             f"BN.NORM_TYPE {cfg.BN.NORM_TYPE!r} is not supported; use 'batchnorm' (multigrid "
             "grouping is set by MULTIGRID.BN_BASE_SIZE)"
         )
-    return partial(GroupedBatchNorm3d, eps=1e-5, momentum=0.1, group_size=bn_group_size(cfg),
-                   reference_batch=bn_reference_batch(cfg))
+    groups = config_bn_groups(cfg)
+    return partial(GroupedBatchNorm3d, eps=1e-5, momentum=0.1, group_size=groups.base_size,
+                   reference_batch=groups.reference_batch)
 
 
 def resnet_options(cfg: CfgNode) -> ResNetOptions:

@@ -3,7 +3,7 @@ import pytest
 import torch.nn as nn
 
 from slowfast.models import build_model
-from slowfast.models.build import MODEL_REGISTRY, bn_group_size, bn_reference_batch, register_model
+from slowfast.models.build import MODEL_REGISTRY, bn_group_size, config_bn_groups, register_model
 from slowfast.models.norm import GroupedBatchNorm3d
 from slowfast.models.video_model import ResNet, SlowFast
 
@@ -100,8 +100,26 @@ def test_bn_groups_grow_with_the_batch_under_values_grouping(make_tiny_cfg, long
     cfg.MULTIGRID.LONG_CYCLE = long_cycle
     cfg.MULTIGRID.BN_GROUPING = "values"
     cfg.TRAIN.BATCH_SIZE, cfg.NUM_SHARDS = 8, num_shards
-    assert bn_reference_batch(cfg) == expected
+    assert config_bn_groups(cfg).reference_batch == expected
     assert all(m.reference_batch == expected for m in _norms(build_model(cfg)))
+
+
+@pytest.mark.parametrize("long_cycle, short_cycle", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("grouping", ["clips", "values"])
+def test_the_model_and_the_schedule_follow_one_bn_group_policy(make_tiny_cfg, long_cycle, short_cycle, grouping):
+    from slowfast.multigrid.schedule import make_schedule, schedule_spec
+
+    cfg = make_tiny_cfg("slow", 18)
+    cfg.MULTIGRID.LONG_CYCLE, cfg.MULTIGRID.SHORT_CYCLE, cfg.MULTIGRID.BN_GROUPING = long_cycle, short_cycle, grouping
+    groups = schedule_spec(cfg).bn_groups
+    assert config_bn_groups(cfg) == groups
+    schedule = make_schedule(schedule_spec(cfg))
+    norms = _norms(build_model(cfg))
+    assert {(m.group_size, m.reference_batch) for m in norms} == {(groups.base_size, groups.reference_batch)}
+    for stage in schedule.stages:  # what the sampler shares ranks by, per batch
+        for batch in stage.short_cycle_batch_sizes:
+            assert schedule.bn_group_size(batch) == groups.group_size(batch)
+            assert (schedule.bn_group_size(batch) is None) == (not (long_cycle or short_cycle))
 
 
 def test_model_is_built_on_cpu(make_tiny_cfg):
