@@ -3,7 +3,8 @@
 Each section of the config is checked by the module that owns it, each rule once, by building
 that section: the model's keys by ``models/spec.py`` (``model_spec``), the schedule's (SOLVER,
 MULTIGRID, TRAIN periods and batch, DATA shapes and jitter) by ``multigrid/spec.py``
-(``schedule_spec``). The rules written here are those of keys no builder owns, and the test views x crops rule
+(``schedule_spec``); then ``cross_checks.py`` checks the schedule's shapes against the model.
+The rules written here are those of keys no builder owns, and the test views x crops rule
 (``utils/checks.multi_view_test``), which ``datasets/options.py`` applies again when datasets are
 built: ``datasets/build.py`` imports ``slowfast.config``, so validation cannot build that section.
 Single-field helpers live in ``utils/checks.py``.
@@ -23,6 +24,7 @@ SYNTHETIC_DIFFICULTIES = 4  # datasets/synthetic/render.py DIFFICULTY_LEVELS
 def validate_config(cfg: CfgNode) -> None:
     """Raise ConfigError for the first inconsistent value found."""
     # The section builders sit above config (and import torch): imported when validating.
+    from slowfast.config.cross_checks import check_shapes_fit_model
     from slowfast.models.spec import model_spec
     from slowfast.multigrid.schedule import schedule_spec
 
@@ -33,9 +35,7 @@ def validate_config(cfg: CfgNode) -> None:
         raise ConfigError(str(err)) from err
     for check in (_check_losses, _check_data, _check_batches, _check_solver, _check_run, _check_synthetic):
         check(cfg)
-    if model.fusion is not None:  # DATA against SLOWFAST, read from the sections
-        require(schedule.num_frames % model.fusion.alpha == 0,
-                f"DATA.NUM_FRAMES {schedule.num_frames} must be a multiple of SLOWFAST.ALPHA {model.fusion.alpha}")
+    check_shapes_fit_model(model, schedule, cfg.DATA.TEST_CROP_SIZE)
 
 
 def _check_losses(cfg: CfgNode) -> None:

@@ -3,7 +3,8 @@
 Every rule on the MODEL, RESNET, SLOWFAST, NONLOCAL and BN keys (and DATA.INPUT_CHANNEL_NUM)
 lives here and nowhere else: config validation builds this spec instead of repeating them,
 ``build_model`` builds from it, and the model classes take its values as explicit arguments
-without checking them again.
+without checking them again. ``ModelSpec.frames_problem`` / ``crop_problem`` say what clip
+shapes the model can take, for the checks across sections (``config/cross_checks.py``).
 """
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,15 @@ from fvcore.common.config import CfgNode
 
 from slowfast.models.nonlocal_block import NONLOCAL_INSTANTIATIONS
 from slowfast.models.registry import MODEL_ARCHS, architectures
-from slowfast.models.video_model import STAGE_DEPTHS, ResNetOptions, SlowFastFusion
+from slowfast.models.video_model import (
+    ARCH_POOL1_TEMPORAL,
+    STAGE_DEPTHS,
+    ResNetOptions,
+    SlowFastFusion,
+    pathway_entry,
+    stage_frames,
+    stage_sizes,
+)
 from slowfast.utils.checks import at_least, one_of, per_stage, require
 
 # RESNET.TRANS_FUNC -> residual transform, whatever RESNET.DEPTH (as in PySlowFast).
@@ -49,6 +58,61 @@ class ModelSpec:
     @property
     def num_pathways(self) -> int:
         return len(self.input_channels)
+
+    def pathway_frames(self, num_frames: int) -> tuple[int, ...]:
+        """Frames each pathway takes from a clip of ``num_frames`` (SlowFast: slow = 1 in ALPHA)."""
+        if self.fusion is None:
+            return (num_frames,)
+        return num_frames // self.fusion.alpha, num_frames
+
+    def frames_problem(self, num_frames: int) -> str | None:
+        """Why clips of ``num_frames`` frames would break the model, phrased to follow "<key> <value>"
+        (e.g. "must be a multiple of SLOWFAST.ALPHA 4"); None when they fit."""
+        if self.fusion is not None and num_frames % self.fusion.alpha:
+            # The lateral connections stride the fast pathway's time by ALPHA onto the slow one's.
+            return f"must be a multiple of SLOWFAST.ALPHA {self.fusion.alpha}"
+        for pathway, frames in enumerate(self.pathway_frames(num_frames)):
+            pool = ARCH_POOL1_TEMPORAL[self.arch][pathway]
+            if frames < pool:
+                return f"must be at least {pool}: MODEL.ARCH {self.arch} max-pools time by {pool} after res2"
+            for stage, stage_time in enumerate(stage_frames(self.arch, pathway, frames)):
+                problem = self._nonlocal_frames_problem(stage, pathway, stage_time)
+                if problem:
+                    return problem
+        return None
+
+    def crop_problem(self, crop_size: int) -> str | None:
+        """Why square crops of ``crop_size`` px would break the model (a feature map smaller than
+        a NONLOCAL.POOL window: an empty map), phrased to follow "<key> <value>"; None when they fit."""
+        for pathway in range(self.num_pathways):
+            for stage, size in enumerate(stage_sizes(self.options, pathway, crop_size)):
+                if not self._nonlocal_at(stage, pathway):
+                    continue
+                pool = self._entry("nonlocal_pools", stage, pathway)
+                needed = max(pool[1], pool[2])
+                if size < needed:
+                    return (f"must leave at least a {needed}x{needed} feature map at res{stage + 2} for the "
+                            f"NONLOCAL.POOL window {list(pool)} (it leaves {size}x{size})")
+        return None
+
+    def _entry(self, field: str, stage: int, pathway: int) -> Any:
+        return pathway_entry(getattr(self.options, field)[stage], pathway)
+
+    def _nonlocal_at(self, stage: int, pathway: int) -> bool:
+        return bool(self._entry("nonlocal_locations", stage, pathway))
+
+    def _nonlocal_frames_problem(self, stage: int, pathway: int, frames: int) -> str | None:
+        """Non-local blocks attend within NONLOCAL.GROUP chunks of time, max-pooled by NONLOCAL.POOL."""
+        if not self._nonlocal_at(stage, pathway):
+            return None
+        group = self._entry("nonlocal_groups", stage, pathway)
+        pool_time = self._entry("nonlocal_pools", stage, pathway)[0]
+        if frames % group or frames // group < pool_time:
+            needed = f"a multiple of NONLOCAL.GROUP {group}" if pool_time == 1 else (
+                f"a multiple of NONLOCAL.GROUP {group}, at least {group * pool_time} for NONLOCAL.POOL's "
+                f"{pool_time} frames")
+            return f"must leave {needed} frames at res{stage + 2} (it leaves {frames})"
+        return None
 
 
 def model_spec(cfg: CfgNode) -> ModelSpec:

@@ -4,6 +4,7 @@ Both take a list of pathway tensors ``[N, C, T, H, W]`` and return logits ``[N, 
 Architecture tables (stage depths, temporal kernels, pooling) follow PySlowFast's
 ``video_model_builder.py`` so that state-dict names and shapes equal its models'.
 """
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -112,6 +113,26 @@ def pathway_entry(entries: Sequence[T], pathway: int) -> T:
 def _per_pathway(options: ResNetOptions, field: str, stage: int, pathway: int) -> Any:
     """``options.<field>[stage]`` for ``pathway`` (``pathway_entry``)."""
     return pathway_entry(getattr(options, field)[stage], pathway)
+
+
+def stage_frames(arch: str, pathway: int, num_frames: int) -> tuple[int, int, int, int]:
+    """Frames that pathway ``pathway`` of ``arch`` carries through res2..res5 when it takes
+    ``num_frames``: the stem and the stages keep time; the max-pool after res2 divides it
+    (rounding down, as the pool does; it needs at least its kernel's frames)."""
+    after_pool = num_frames // ARCH_POOL1_TEMPORAL[arch][pathway]
+    return num_frames, after_pool, after_pool, after_pool
+
+
+def stage_sizes(options: ResNetOptions, pathway: int, crop_size: int) -> tuple[int, ...]:
+    """Height (= width) of pathway ``pathway``'s feature map in res2..res5 for a square crop:
+    the stem's strided conv and max-pool each halve it and every stage's first block divides it
+    by its spatial stride, all rounding up (their padding keeps a partial window)."""
+    size = math.ceil(math.ceil(crop_size / 2) / 2)
+    sizes = []
+    for stage in range(4):
+        size = math.ceil(size / _per_pathway(options, "spatial_strides", stage, pathway))
+        sizes.append(size)
+    return tuple(sizes)
 
 
 def _stage_pathway(
