@@ -20,7 +20,7 @@ from slowfast.config import ConfigError  # noqa: E402
 from slowfast.multigrid.plot import iteration_points, plot_schedule  # noqa: E402
 from slowfast.multigrid.report import epochs_note, format_schedule_table, schedule_to_json  # noqa: E402
 from slowfast.multigrid.schedule import build_schedule  # noqa: E402
-from slowfast.utils import cli  # noqa: E402
+from slowfast.utils import cli, distributed  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(schedule_to_json(schedule)))
         return 0
-    num_devices = args.num_gpus or max(1, cfg.NUM_GPUS) * cfg.NUM_SHARDS
+    num_devices = args.num_gpus or distributed.num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS)
     print(format_schedule_table(schedule, num_devices, args.num_clips))
     return 0
 

@@ -26,7 +26,7 @@ from slowfast.engine.inputs import input_shapes  # noqa: E402
 from slowfast.models import build_model  # noqa: E402
 from slowfast.models.complexity import gflops_per_clip  # noqa: E402
 from slowfast.multigrid.schedule import build_schedule  # noqa: E402
-from slowfast.utils import cli  # noqa: E402
+from slowfast.utils import cli, distributed  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -55,7 +55,7 @@ def op_ms_per_gflop(model, case: StepCase, gflops: float, num_steps: int) -> dic
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     cfg = cli.load(args)
-    per_shape = schedule_batch_sizes(build_schedule(cfg), max(cfg.NUM_GPUS, 1) * cfg.NUM_SHARDS)
+    per_shape = schedule_batch_sizes(build_schedule(cfg), distributed.num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS))
     full = (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE)
     if args.shape:
         small = tuple(int(v) for v in args.shape.split("x"))

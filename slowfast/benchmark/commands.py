@@ -21,6 +21,7 @@ from slowfast.models.complexity import gflops_per_clip
 from slowfast.models.norm import GroupedBatchNorm3d
 from slowfast.multigrid.schedule import Schedule, build_schedule
 from slowfast.multigrid.shape import ClipShape
+from slowfast.utils import distributed
 
 BASELINE_OVERRIDES = ["MULTIGRID.LONG_CYCLE", "False", "MULTIGRID.SHORT_CYCLE", "False"]
 
@@ -132,7 +133,7 @@ def benchmark_model(
         torch.backends.cudnn.benchmark = True  # as in training: each shape is tuned once
     model = build_model(cfg).to(device)
     schedule = build_schedule(cfg)
-    num_devices = max(cfg.NUM_GPUS, 1) * cfg.NUM_SHARDS
+    num_devices = distributed.num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS)
     per_shape = schedule_batch_sizes(schedule, num_devices)
     for layer in model.modules():
         if isinstance(layer, GroupedBatchNorm3d) and layer.reference_batch is not None:
@@ -198,9 +199,9 @@ def benchmark_schedule(
             schedule_shapes(schedule), _best_loader(data_json), _best_model(model_json), shape_name
         )
         if cores_per_gpu is not None:
+            devices = distributed.num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS)
             report["gpu_node"] = predict_gpu_node(
-                schedule, num_clips, max(cfg.NUM_GPUS, 1) * cfg.NUM_SHARDS, data_json, model_json, gflops,
-                cores_per_gpu, precision, memory_format,
+                schedule, num_clips, devices, data_json, model_json, gflops, cores_per_gpu, precision, memory_format,
             )
     return report
 

@@ -1,25 +1,20 @@
 """Consistency checks run once after loading, so a bad config stops before training starts.
 
-Single-field checks live in ``checks.py`` (shared with the builders); the schedule's keys
-(SOLVER, MULTIGRID, periods, jitter) are checked by building the schedule, and the
-architectures, depths and residual transforms come from the models.
+Each section of the config is checked by the module that owns it, each rule once, by building
+that section: the model's keys by ``models/spec.py`` (``model_spec``), the schedule's (SOLVER,
+MULTIGRID, TRAIN periods and batch, DATA shapes and jitter) by ``multigrid/spec.py``
+(``schedule_spec``); then ``cross_checks.py`` checks the schedule's shapes against the model.
+The rules written here are those of keys no builder owns, and the test views x crops rule
+(``utils/checks.multi_view_test``), which ``datasets/options.py`` applies again when datasets are
+built: ``datasets/build.py`` imports ``slowfast.config``, so validation cannot build that section.
+Single-field helpers live in ``utils/checks.py``.
 """
 from fvcore.common.config import CfgNode
 
-from slowfast.utils.checks import (
-    ConfigError,
-    at_least,
-    jitter_scales,
-    multi_view_test,
-    one_of,
-    per_stage,
-    require,
-)
+from slowfast.utils.checks import ConfigError, at_least, multi_view_test, one_of, require
 
-LOSSES = ("cross_entropy", "bce_logit")
-ENSEMBLE_METHODS = ("sum", "max")
 HEAD_ACTS = ("softmax", "sigmoid")
-NONLOCAL_INSTANTIATIONS = ("dot_product", "softmax")
+ENSEMBLE_METHODS = ("sum", "max")
 # TRAIN.DATASET values whose layout SYNTHETIC.GENERATE can write.
 SYNTHETIC_DATASETS = ("kinetics", "synthetic", "ssv2", "charades")
 SYNTHETIC_MAX_CLASSES = 16
@@ -28,67 +23,32 @@ SYNTHETIC_DIFFICULTIES = 4  # datasets/synthetic/render.py DIFFICULTY_LEVELS
 
 def validate_config(cfg: CfgNode) -> None:
     """Raise ConfigError for the first inconsistent value found."""
-    for check in (_check_model, _check_data, _check_batches, _check_solver, _check_run, _check_synthetic):
+    # The section builders sit above config (and import torch): imported when validating.
+    from slowfast.config.cross_checks import check_shapes_fit_model
+    from slowfast.models.spec import model_spec
+    from slowfast.multigrid.schedule import schedule_spec
+
+    model = model_spec(cfg)
+    try:
+        schedule = schedule_spec(cfg)
+    except ValueError as err:  # the schedule spec's messages name the key
+        raise ConfigError(str(err)) from err
+    for check in (_check_losses, _check_data, _check_batches, _check_solver, _check_run, _check_synthetic):
         check(cfg)
-    _check_schedule(cfg)
+    check_shapes_fit_model(model, schedule, cfg.DATA.TEST_CROP_SIZE)
 
 
-def _architectures() -> dict[str, tuple[str, int]]:
-    """MODEL.ARCH -> (MODEL.MODEL_NAME, pathways), read from the model registry."""
-    from slowfast.models.build import architectures  # models sit above config
+def _check_losses(cfg: CfgNode) -> None:
+    from slowfast.engine.losses import LOSS_FUNCS
 
-    return architectures()
-
-
-def _model_choices() -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """RESNET.DEPTH and RESNET.TRANS_FUNC values the models build."""
-    from slowfast.models.build import TRANS_FUNCS
-    from slowfast.models.video_model import STAGE_DEPTHS
-
-    return tuple(STAGE_DEPTHS), tuple(TRANS_FUNCS)
-
-
-def _check_model(cfg: CfgNode) -> None:
-    archs = _architectures()
-    depths, trans_funcs = _model_choices()
-    one_of(cfg.MODEL.ARCH, archs, "MODEL.ARCH")
-    one_of(cfg.MODEL.MODEL_NAME, {name for name, _ in archs.values()}, "MODEL.MODEL_NAME")
-    model_name, pathways = archs[cfg.MODEL.ARCH]
-    require(
-        model_name == cfg.MODEL.MODEL_NAME,
-        f"MODEL.ARCH {cfg.MODEL.ARCH!r} does not go with MODEL.MODEL_NAME "
-        f"{cfg.MODEL.MODEL_NAME!r}; use MODEL_NAME {model_name}",
-    )
-    one_of(cfg.RESNET.DEPTH, depths, "RESNET.DEPTH")
-    one_of(cfg.RESNET.TRANS_FUNC, trans_funcs, "RESNET.TRANS_FUNC")
-    require(cfg.RESNET.TRANS_FUNC == "bottleneck_transform" or cfg.RESNET.NUM_GROUPS == 1,
-            f"RESNET.NUM_GROUPS {cfg.RESNET.NUM_GROUPS} needs RESNET.TRANS_FUNC bottleneck_transform; "
-            f"{cfg.RESNET.TRANS_FUNC} blocks take 1")
-    one_of(cfg.NONLOCAL.INSTANTIATION, NONLOCAL_INSTANTIATIONS, "NONLOCAL.INSTANTIATION")
-    one_of(cfg.BN.NORM_TYPE, ("batchnorm",), "BN.NORM_TYPE")
-    one_of(cfg.MODEL.LOSS_FUNC, LOSSES, "MODEL.LOSS_FUNC")
+    one_of(cfg.MODEL.LOSS_FUNC, tuple(LOSS_FUNCS), "MODEL.LOSS_FUNC")
     one_of(cfg.MODEL.HEAD_ACT, HEAD_ACTS, "MODEL.HEAD_ACT")
-    at_least(cfg.MODEL.NUM_CLASSES, 1, "MODEL.NUM_CLASSES")
-    require(0.0 <= cfg.MODEL.DROPOUT_RATE < 1.0, f"MODEL.DROPOUT_RATE must be in [0, 1), got {cfg.MODEL.DROPOUT_RATE}")
-    for key in ("NUM_BLOCK_TEMP_KERNEL", "SPATIAL_STRIDES", "SPATIAL_DILATIONS"):
-        per_stage(cfg.RESNET[key], f"RESNET.{key}", pathways)
-    per_stage(cfg.NONLOCAL.LOCATION, "NONLOCAL.LOCATION", pathways)
-    require(
-        len(cfg.DATA.INPUT_CHANNEL_NUM) >= pathways,
-        f"DATA.INPUT_CHANNEL_NUM needs {pathways} entries for MODEL.ARCH {cfg.MODEL.ARCH}, "
-        f"got {cfg.DATA.INPUT_CHANNEL_NUM}",
-    )
-    if cfg.MODEL.ARCH == "slowfast":
-        alpha = cfg.SLOWFAST.ALPHA
-        require(alpha >= 1 and cfg.DATA.NUM_FRAMES % alpha == 0,
-                 f"DATA.NUM_FRAMES {cfg.DATA.NUM_FRAMES} must be a multiple of SLOWFAST.ALPHA {alpha}")
-        require(cfg.RESNET.WIDTH_PER_GROUP % cfg.SLOWFAST.BETA_INV == 0,
-                 f"RESNET.WIDTH_PER_GROUP {cfg.RESNET.WIDTH_PER_GROUP} must be a multiple of "
-                 f"SLOWFAST.BETA_INV {cfg.SLOWFAST.BETA_INV}")
+    if cfg.DATA.MULTI_LABEL:
+        require(cfg.MODEL.LOSS_FUNC == "bce_logit", "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")
 
 
 def _check_data(cfg: CfgNode) -> None:
-    jitter_scales(cfg.DATA.TRAIN_JITTER_SCALES)
+    # DATA.TRAIN_JITTER_SCALES' form is checked by the schedule spec, which has run.
     lo = cfg.DATA.TRAIN_JITTER_SCALES[0]
     require(cfg.DATA.TRAIN_CROP_SIZE <= lo,
              f"DATA.TRAIN_CROP_SIZE {cfg.DATA.TRAIN_CROP_SIZE} is larger than the smallest jitter scale "
@@ -110,17 +70,12 @@ def _check_data(cfg: CfgNode) -> None:
             f"(DATA.DECODED_CACHE_GB 0): set DATA.DECODED_CACHE_GB above 0 or DATA.DECODED_CACHE_DIR ''")
     require(cfg.DATA_LOADER.NUM_WORKERS >= 0,
             f"DATA_LOADER.NUM_WORKERS must be >= 0, got {cfg.DATA_LOADER.NUM_WORKERS}")
-    if cfg.DATA.MULTI_LABEL:
-        require(cfg.MODEL.LOSS_FUNC == "bce_logit", "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")
-
-
-def num_devices(cfg: CfgNode) -> int:
-    """Training processes over all machines (one per GPU, or one per machine on CPU)."""
-    return max(cfg.NUM_GPUS, 1) * cfg.NUM_SHARDS
 
 
 def _check_batches(cfg: CfgNode) -> None:
-    devices = num_devices(cfg)
+    from slowfast.utils.distributed import num_devices
+
+    devices = num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS)
     for key in ("TRAIN.BATCH_SIZE", "TEST.BATCH_SIZE"):
         node, leaf = key.split(".")
         value = cfg[node][leaf]
@@ -172,13 +127,3 @@ def _check_synthetic(cfg: CfgNode) -> None:
     require(synthetic.SIZE >= 16 and synthetic.SIZE % 2 == 0,
             f"SYNTHETIC.SIZE must be even and >= 16, got {synthetic.SIZE}")
     one_of(synthetic.DIFFICULTY, range(SYNTHETIC_DIFFICULTIES), "SYNTHETIC.DIFFICULTY")
-
-
-def _check_schedule(cfg: CfgNode) -> None:
-    """Building the training schedule surfaces bad multigrid and LR-step settings early."""
-    from slowfast.multigrid.schedule import build_schedule
-
-    try:
-        build_schedule(cfg)
-    except ValueError as err:
-        raise ConfigError(str(err)) from err

@@ -72,14 +72,14 @@ def run(cfg: CfgNode, init_method: str | None = None) -> dict:
     check_before_start(cfg)
     if distributed.launched_by_torchrun():
         return _run_worker(cfg, distributed.place_from_environment(), "env://")
-    per_machine = max(cfg.NUM_GPUS, 1)
-    if per_machine * cfg.NUM_SHARDS == 1:
+    if distributed.num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS) == 1:
         return _run_worker(cfg, ProcessPlace(0, 1, 0), "")
     import torch.multiprocessing as mp
 
     address = distributed.default_init_method(cfg.NUM_SHARDS, init_method)
     try:
-        mp.spawn(_spawned_worker, args=(cfg, address), nprocs=per_machine, join=True)
+        mp.spawn(_spawned_worker, args=(cfg, address), nprocs=distributed.processes_per_machine(cfg.NUM_GPUS),
+                 join=True)
     except mp.ProcessExitedException as err:
         if err.exit_code in (1, 2):
             raise WorkerExit(err.exit_code) from None

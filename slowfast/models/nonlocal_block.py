@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from slowfast.models.norm import NormFactory
 
+# NONLOCAL.INSTANTIATION values (checked in models/spec.py).
 NONLOCAL_INSTANTIATIONS = ("softmax", "dot_product")
 
 
@@ -27,10 +28,6 @@ class Nonlocal(nn.Module):
         norm: NormFactory,
     ) -> None:
         super().__init__()
-        if instantiation not in NONLOCAL_INSTANTIATIONS:
-            raise ValueError(
-                f"Non-local instantiation {instantiation!r} is not one of {NONLOCAL_INSTANTIATIONS}"
-            )
         self.dim_inner = dim_inner
         self.instantiation = instantiation
         self.conv_theta = nn.Conv3d(dim, dim_inner, kernel_size=1)

@@ -12,9 +12,10 @@ import torch.nn as nn
 from slowfast.models.nonlocal_block import Nonlocal
 from slowfast.models.norm import NormFactory
 
-# "basic" and "plain_basic" are the same block; they differ in the stage widths the builder gives
-# them (video_model.TRANSFORM_EXPANSION): PySlowFast's R50 widths, or plain ResNet-18 widths.
-TRANSFORMS = ("bottleneck", "basic", "plain_basic")
+# Residual transforms: "bottleneck", and "basic" / "plain_basic", the same block at the stage
+# widths the builder gives them (video_model.TRANSFORM_EXPANSION): PySlowFast's R50 widths, or
+# plain ResNet-18 widths. RESNET.TRANS_FUNC is checked in models/spec.py.
+BASIC_TRANSFORMS = ("basic", "plain_basic")
 
 
 class BottleneckTransform(nn.Module):
@@ -192,8 +193,6 @@ class ResStage(nn.Module):
         norm: NormFactory = nn.BatchNorm3d,
     ) -> None:
         super().__init__()
-        if transform not in TRANSFORMS:
-            raise ValueError(f"ResStage transform {transform!r} is not one of {TRANSFORMS}")
         self.pathways = tuple(pathways)
         for p, spec in enumerate(self.pathways):
             bad = [i for i in spec.nonlocal_after if not 0 <= i < len(spec.temporal_kernels)]
@@ -242,7 +241,7 @@ def _branch2(
     norm: NormFactory,
 ) -> nn.Module:
     """The residual transform of one block of ``spec``."""
-    if transform in ("basic", "plain_basic"):
+    if transform in BASIC_TRANSFORMS:
         return BasicTransform(
             dim_in, spec.dim_out, temporal_kernel, stride, spec.dilation, inplace_relu, norm
         )

@@ -4,6 +4,7 @@ Both take a list of pathway tensors ``[N, C, T, H, W]`` and return logits ``[N, 
 Architecture tables (stage depths, temporal kernels, pooling) follow PySlowFast's
 ``video_model_builder.py`` so that state-dict names and shapes equal its models'.
 """
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -61,24 +62,14 @@ ARCH_POOL1_TEMPORAL: dict[str, tuple[int, ...]] = {
 RESNET_ARCHS = ("c2d", "i3d", "slow")
 SLOWFAST_ARCHS = ("slowfast",)
 
-# Config key behind each per-stage option, for error messages.
-_OPTION_KEYS = {
-    "num_block_temp_kernel": "RESNET.NUM_BLOCK_TEMP_KERNEL",
-    "spatial_strides": "RESNET.SPATIAL_STRIDES",
-    "spatial_dilations": "RESNET.SPATIAL_DILATIONS",
-    "nonlocal_locations": "NONLOCAL.LOCATION",
-    "nonlocal_groups": "NONLOCAL.GROUP",
-    "nonlocal_pools": "NONLOCAL.POOL",
-}
-
-
 @dataclass(frozen=True)
 class ResNetOptions:
     """Backbone options shared by ResNet and SlowFast (PySlowFast's RESNET and NONLOCAL keys).
 
     Per-stage fields hold one tuple per stage res2..res5 with one entry per pathway (a single
     entry serves every pathway). ``num_block_temp_kernel`` counts, per stage, the blocks that
-    keep the architecture's temporal kernel; the rest use 1.
+    keep the architecture's temporal kernel; the rest use 1. The values are taken as given:
+    ``models.spec.model_spec`` checks the config's (depth, transform, list lengths, ...).
     """
 
     depth: int = 50
@@ -114,17 +105,34 @@ def block_temporal_kernels(
     return tuple(pattern[i % len(pattern)] for i in range(count)) + (1,) * (num_blocks - count)
 
 
+def pathway_entry(entries: Sequence[T], pathway: int) -> T:
+    """A per-stage option's entry for ``pathway``: a single entry serves every pathway."""
+    return entries[0] if len(entries) == 1 else entries[pathway]
+
+
 def _per_pathway(options: ResNetOptions, field: str, stage: int, pathway: int) -> Any:
-    """``options.<field>[stage][pathway]``, broadcasting a single entry to every pathway."""
-    entries = getattr(options, field)[stage]
-    if len(entries) == 1:
-        return entries[0]
-    if pathway < len(entries):
-        return entries[pathway]
-    raise ValueError(
-        f"{_OPTION_KEYS[field]} has {len(entries)} entries for res{stage + 2}; "
-        f"pathway {pathway} needs one (give 1 entry, or one per pathway)"
-    )
+    """``options.<field>[stage]`` for ``pathway`` (``pathway_entry``)."""
+    return pathway_entry(getattr(options, field)[stage], pathway)
+
+
+def stage_frames(arch: str, pathway: int, num_frames: int) -> tuple[int, int, int, int]:
+    """Frames that pathway ``pathway`` of ``arch`` carries through res2..res5 when it takes
+    ``num_frames``: the stem and the stages keep time; the max-pool after res2 divides it
+    (rounding down, as the pool does; it needs at least its kernel's frames)."""
+    after_pool = num_frames // ARCH_POOL1_TEMPORAL[arch][pathway]
+    return num_frames, after_pool, after_pool, after_pool
+
+
+def stage_sizes(options: ResNetOptions, pathway: int, crop_size: int) -> tuple[int, ...]:
+    """Height (= width) of pathway ``pathway``'s feature map in res2..res5 for a square crop:
+    the stem's strided conv and max-pool each halve it and every stage's first block divides it
+    by its spatial stride, all rounding up (their padding keeps a partial window)."""
+    size = math.ceil(math.ceil(crop_size / 2) / 2)
+    sizes = []
+    for stage in range(4):
+        size = math.ceil(size / _per_pathway(options, "spatial_strides", stage, pathway))
+        sizes.append(size)
+    return tuple(sizes)
 
 
 def _stage_pathway(
@@ -154,20 +162,6 @@ def _stage_pathway(
         nonlocal_group=_per_pathway(options, "nonlocal_groups", stage, pathway),
         nonlocal_pool=tuple(_per_pathway(options, "nonlocal_pools", stage, pathway)),
     )
-
-
-def _check_options(options: ResNetOptions, arch: str, archs: Sequence[str]) -> None:
-    """Reject unknown architectures, depths and transforms with the key to fix."""
-    if arch not in archs:
-        raise ValueError(f"MODEL.ARCH {arch!r} is not supported by this model; use one of {archs}")
-    if options.depth not in STAGE_DEPTHS:
-        raise ValueError(
-            f"RESNET.DEPTH {options.depth} is not supported; use one of {list(STAGE_DEPTHS)}"
-        )
-    if options.transform not in TRANSFORM_EXPANSION:
-        raise ValueError(
-            f"Residual transform {options.transform!r} is not one of {list(TRANSFORM_EXPANSION)}"
-        )
 
 
 def _make_stage(
@@ -217,7 +211,6 @@ class ResNet(nn.Module):
         norm: NormFactory = nn.BatchNorm3d,
     ) -> None:
         super().__init__()
-        _check_options(options, arch, RESNET_ARCHS)
         (kernels,) = ARCH_TEMPORAL_KERNELS[arch]
         width = options.width_per_group
         self.s1 = VideoStem([input_channels], [width], [kernels.stem], norm, options.inplace_relu)
@@ -251,14 +244,9 @@ class SlowFast(nn.Module):
         norm: NormFactory = nn.BatchNorm3d,
     ) -> None:
         super().__init__()
-        _check_options(options, arch, SLOWFAST_ARCHS)
         kernels = ARCH_TEMPORAL_KERNELS[arch]
         width, beta_inv = options.width_per_group, fusion.beta_inv
-        if width // beta_inv < 1:
-            raise ValueError(
-                f"RESNET.WIDTH_PER_GROUP {width} // SLOWFAST.BETA_INV {beta_inv} leaves the fast "
-                "pathway no channels; raise the width or lower BETA_INV"
-            )
+        # The fast pathway is 1/BETA_INV as wide (RESNET.WIDTH_PER_GROUP a multiple of it: spec.py).
         stem_widths = [width, width // beta_inv]
         self.s1 = VideoStem(
             list(input_channels), stem_widths, [k.stem for k in kernels], norm, options.inplace_relu

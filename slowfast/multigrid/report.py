@@ -122,10 +122,18 @@ def _row(
         _per_device(stage.batch_size, num_devices),
         _short_cycle_cell(stage, num_devices),
         _lr_cell(schedule, stage),
-        bn_grouping(stage.batch_size // num_devices, schedule.bn_group_size(stage.batch_size), num_devices),
+        _bn_cell(schedule, stage, num_devices),
         iterations,
         f"{share:.1f}%",
     )
+
+
+def _bn_cell(schedule: Schedule, stage: Stage, num_devices: int) -> str:
+    """The BN column: "plain" without multigrid's groups, else how the stage's groups are made."""
+    group_size = schedule.bn_group_size(stage.batch_size)
+    if group_size is None:
+        return "plain"
+    return bn_grouping(stage.batch_size // num_devices, group_size, num_devices)
 
 
 def _per_device(batch_size: int, num_devices: int) -> str:

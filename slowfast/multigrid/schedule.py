@@ -13,7 +13,7 @@ from typing import Any
 from slowfast.multigrid.long_cycle import CycleShape, StagePlan, long_cycle_plan
 from slowfast.multigrid.shape import ClipShape
 from slowfast.multigrid.spec import COSINE_POLICY, STEP_POLICY, ScheduleSpec
-from slowfast.utils.bn_groups import clips_per_statistic
+from slowfast.utils.bn_groups import BNGroups
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,13 @@ class Schedule:
     eval_freq: int
     eval_period: int
     checkpoint_period: int
-    bn_base_size: int
-    # TRAIN.BATCH_SIZE under MULTIGRID.BN_GROUPING "values" (BN groups grow with the batch), else None.
-    bn_reference_batch: int | None = None
+    # The BN group policy (ScheduleSpec.bn_groups), the one the model's BN layers follow.
+    bn_groups: BNGroups = BNGroups()
 
-    def bn_group_size(self, global_batch: int) -> int:
-        """Clips per BN statistic in a global batch of ``global_batch`` clips (``clips_per_statistic``)."""
-        return clips_per_statistic(global_batch, self.bn_base_size, self.bn_reference_batch)
+    def bn_group_size(self, global_batch: int) -> int | None:
+        """Clips per BN statistic in a global batch of ``global_batch`` clips; None without
+        multigrid (every BN layer normalises its whole batch)."""
+        return self.bn_groups.group_size(global_batch)
 
     def stage_at(self, epoch: int) -> Stage:
         """The stage that trains `epoch` (the last stage past the end)."""
@@ -159,7 +159,13 @@ def first_differing_epoch(trained: Schedule, current: Schedule, num_epochs: int)
 
 def build_schedule(cfg: Any) -> Schedule:
     """Read MULTIGRID/SOLVER/DATA/TRAIN keys of `cfg` and build the run's schedule."""
-    spec = ScheduleSpec(
+    return make_schedule(schedule_spec(cfg))
+
+
+def schedule_spec(cfg: Any) -> ScheduleSpec:
+    """The schedule's section of `cfg` (MULTIGRID, SOLVER, TRAIN periods and batch, DATA shapes),
+    checked once: ScheduleSpec raises a key-naming ValueError for the first bad value."""
+    return ScheduleSpec(
         num_frames=cfg.DATA.NUM_FRAMES,
         crop_size=cfg.DATA.TRAIN_CROP_SIZE,
         sampling_rate=cfg.DATA.SAMPLING_RATE,
@@ -186,7 +192,6 @@ def build_schedule(cfg: Any) -> Schedule:
         bn_grouping=cfg.MULTIGRID.BN_GROUPING,
         jitter_scaling=cfg.MULTIGRID.JITTER_SCALING,
     )
-    return make_schedule(spec)
 
 
 def make_schedule(spec: ScheduleSpec) -> Schedule:
@@ -216,8 +221,7 @@ def make_schedule(spec: ScheduleSpec) -> Schedule:
         eval_freq=spec.eval_freq,
         eval_period=spec.eval_period,
         checkpoint_period=spec.checkpoint_period,
-        bn_base_size=spec.bn_base_size,
-        bn_reference_batch=spec.batch_size if spec.bn_grouping == "values" else None,
+        bn_groups=spec.bn_groups,
     )
 
 

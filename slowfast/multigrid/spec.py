@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slowfast.utils.bn_groups import BNGroups, bn_groups
 from slowfast.utils.checks import jitter_scales, one_of, positive_int, require
 
 STEP_POLICY = "steps_with_relative_lrs"
@@ -56,6 +57,12 @@ class ScheduleSpec:
         _check_solver(self)
         if self.long_cycle or self.short_cycle:
             _check_multigrid(self)
+
+    @property
+    def bn_groups(self) -> BNGroups:
+        """The run's BN group policy (``bn_groups``: multigrid groups, else the whole batch)."""
+        return bn_groups(self.long_cycle or self.short_cycle, self.bn_base_size, self.bn_grouping,
+                         self.batch_size)
 
 
 def _check_positive_ints(spec: ScheduleSpec) -> None:

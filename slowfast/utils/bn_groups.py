@@ -1,4 +1,35 @@
 """How many clips and ranks one BN statistic covers; pure arithmetic shared by BN, the sampler and reports."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BNGroups:
+    """Which clips one BN statistic covers in a run: the policy the model's BN layers, the sampler's
+    rank shares and the schedule's report all follow (built by ``bn_groups``).
+
+    ``base_size`` None: each BN layer normalises its whole (per-device) batch, as plain BN.
+    Otherwise groups of ``base_size`` clips, grown with the batch from ``reference_batch`` when set
+    (``clips_per_statistic``).
+    """
+
+    base_size: int | None = None
+    reference_batch: int | None = None
+
+    def group_size(self, batch: int) -> int | None:
+        """Clips per statistic in a batch of ``batch`` clips; None for the whole batch."""
+        if self.base_size is None:
+            return None
+        return clips_per_statistic(batch, self.base_size, self.reference_batch)
+
+
+def bn_groups(multigrid: bool, base_size: int, grouping: str, full_batch: int) -> BNGroups:
+    """The run's BN group policy, its one definition: under multigrid (``multigrid``: long or short
+    cycle on) groups of ``base_size`` (MULTIGRID.BN_BASE_SIZE) clips, which under ``grouping``
+    "values" (MULTIGRID.BN_GROUPING) grow with the batch from ``full_batch`` (TRAIN.BATCH_SIZE, the
+    full shape's batch); without multigrid the whole batch, as in PySlowFast."""
+    if not multigrid:
+        return BNGroups()
+    return BNGroups(base_size, full_batch if grouping == "values" else None)
 
 
 def clips_per_statistic(batch: int, base_size: int, reference_batch: int | None) -> int:

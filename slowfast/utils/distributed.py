@@ -39,10 +39,21 @@ def place_from_environment() -> ProcessPlace:
     return ProcessPlace(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"]))
 
 
+def processes_per_machine(num_gpus: int) -> int:
+    """Training processes on one machine: one per GPU (NUM_GPUS), or one on the CPU (NUM_GPUS 0)."""
+    return max(num_gpus, 1)
+
+
+def num_devices(num_gpus: int, num_shards: int) -> int:
+    """Training processes (devices) over all NUM_SHARDS machines: the run's world size when
+    run_net starts it, and what TRAIN/TEST.BATCH_SIZE is split over."""
+    return processes_per_machine(num_gpus) * num_shards
+
+
 def place_from_config(num_gpus: int, num_shards: int, shard_id: int, local_rank: int) -> ProcessPlace:
     """The place of worker ``local_rank`` that run_net started on machine ``shard_id``."""
-    per_machine = max(num_gpus, 1)
-    return ProcessPlace(shard_id * per_machine + local_rank, per_machine * num_shards, local_rank)
+    per_machine = processes_per_machine(num_gpus)
+    return ProcessPlace(shard_id * per_machine + local_rank, num_devices(num_gpus, num_shards), local_rank)
 
 
 def find_free_port() -> int:

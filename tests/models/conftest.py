@@ -24,7 +24,11 @@ def tiny_cfg(arch: str, depth: int, width: int = 8, num_classes: int = 5) -> Cfg
     if depth == 18:  # the cheap plain-width ResNet-18
         cfg.RESNET.TRANS_FUNC = "plain_basic_transform"
     cfg.RESNET.WIDTH_PER_GROUP = width
-    cfg.RESNET.NUM_BLOCK_TEMP_KERNEL = [[23, 23]] * 4 if two_pathways else [[23]] * 4
+    per_pathway = 2 if two_pathways else 1  # the spec wants one entry per pathway, as configs give
+    cfg.RESNET.NUM_BLOCK_TEMP_KERNEL = [[23] * per_pathway] * 4
+    cfg.RESNET.SPATIAL_STRIDES = [[1] * per_pathway] + [[2] * per_pathway] * 3
+    cfg.RESNET.SPATIAL_DILATIONS = [[1] * per_pathway] * 4
+    cfg.NONLOCAL.LOCATION = [[[]] * per_pathway] * 4
     cfg.SLOWFAST.ALPHA = 4
     cfg.SLOWFAST.BETA_INV = 4
     cfg.SLOWFAST.FUSION_KERNEL_SZ = 7

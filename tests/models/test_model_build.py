@@ -1,9 +1,9 @@
-"""build_model: registry by MODEL.MODEL_NAME, config validation, BN grouping from MULTIGRID."""
+"""build_model: registry by MODEL.MODEL_NAME, the model spec's checks, BN grouping from MULTIGRID."""
 import pytest
 import torch.nn as nn
 
 from slowfast.models import build_model
-from slowfast.models.build import MODEL_REGISTRY, bn_group_size, bn_reference_batch, register_model
+from slowfast.models.build import MODEL_REGISTRY, bn_group_size, config_bn_groups, register_model
 from slowfast.models.norm import GroupedBatchNorm3d
 from slowfast.models.video_model import ResNet, SlowFast
 
@@ -21,7 +21,7 @@ def test_registry_holds_both_models(make_tiny_cfg):
 def test_unknown_model_name_lists_the_registered_ones(make_tiny_cfg):
     cfg = make_tiny_cfg("i3d", 18)
     cfg.MODEL.MODEL_NAME = "X3D"
-    with pytest.raises(ValueError, match=r"MODEL.MODEL_NAME 'X3D'.*'ResNet', 'SlowFast'"):
+    with pytest.raises(ValueError, match=r"MODEL.MODEL_NAME is 'X3D'; expected one of \['ResNet', 'SlowFast'\]"):
         build_model(cfg)
 
 
@@ -33,11 +33,12 @@ def test_register_model_rejects_duplicates():
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("MODEL.ARCH", "slowfast", "MODEL.ARCH 'slowfast' is not supported"),
-        ("RESNET.DEPTH", 34, "RESNET.DEPTH 34 is not supported"),
-        ("RESNET.TRANS_FUNC", "x3d_transform", "RESNET.TRANS_FUNC 'x3d_transform'"),
-        ("NONLOCAL.INSTANTIATION", "gaussian", "NONLOCAL.INSTANTIATION 'gaussian'"),
-        ("BN.NORM_TYPE", "sync_batchnorm", "BN.NORM_TYPE 'sync_batchnorm'"),
+        # The config validation's messages: build_model checks through the same model spec.
+        ("MODEL.ARCH", "slowfast", "MODEL.ARCH 'slowfast' does not go with MODEL.MODEL_NAME 'ResNet'"),
+        ("RESNET.DEPTH", 34, r"RESNET.DEPTH is 34; expected one of \[18, 50, 101\]"),
+        ("RESNET.TRANS_FUNC", "x3d_transform", "RESNET.TRANS_FUNC is 'x3d_transform'"),
+        ("NONLOCAL.INSTANTIATION", "gaussian", "NONLOCAL.INSTANTIATION is 'gaussian'"),
+        ("BN.NORM_TYPE", "sync_batchnorm", "BN.NORM_TYPE is 'sync_batchnorm'"),
         ("RESNET.SPATIAL_STRIDES", [[1], [2], [2]], "RESNET.SPATIAL_STRIDES must list 4 stages"),
         ("MODEL.NUM_CLASSES", 0, "MODEL.NUM_CLASSES must be >= 1"),
     ],
@@ -57,18 +58,27 @@ def test_per_pathway_entries_missing_for_the_fast_pathway(make_tiny_cfg):
         build_model(cfg)
 
 
-def test_single_entries_serve_both_pathways(make_tiny_cfg):
+def test_single_nonlocal_entries_serve_both_pathways(make_tiny_cfg):
+    cfg = make_tiny_cfg("slowfast", 18)
+    cfg.NONLOCAL.LOCATION = [[[], []], [[], []], [[1], [1]], [[], []]]
+    cfg.NONLOCAL.GROUP = [[1], [1], [2], [1]]
+    cfg.NONLOCAL.POOL = [[[1, 2, 2]], [[1, 2, 2]], [[1, 1, 1]], [[1, 2, 2]]]
+    model = build_model(cfg)
+    assert [spec.nonlocal_group for spec in model.s4.pathways] == [2, 2]
+    assert model.s4.pathway0_nonlocal1.pool is None and model.s4.pathway1_nonlocal1.pool is None
+
+
+def test_per_pathway_keys_need_one_entry_per_pathway(make_tiny_cfg):
     cfg = make_tiny_cfg("slowfast", 18)
     cfg.RESNET.SPATIAL_STRIDES = [[1], [2], [2], [1]]
-    model = build_model(cfg)
-    assert model.s5.pathway0_res0.branch2.a.stride == (1, 1, 1)
-    assert model.s5.pathway1_res0.branch2.a.stride == (1, 1, 1)
+    with pytest.raises(ValueError, match=r"RESNET.SPATIAL_STRIDES must list 4 stages x 2 pathway"):
+        build_model(cfg)
 
 
-def test_one_input_channel_entry_is_refused_for_two_pathways_as_the_config_check_does(make_tiny_cfg):
+def test_one_input_channel_entry_is_refused_for_two_pathways(make_tiny_cfg):
     cfg = make_tiny_cfg("slowfast", 18)
     cfg.DATA.INPUT_CHANNEL_NUM = [3]
-    with pytest.raises(ValueError, match=r"DATA.INPUT_CHANNEL_NUM \[3\] needs one entry per pathway \(2\)"):
+    with pytest.raises(ValueError, match=r"DATA.INPUT_CHANNEL_NUM needs 2 entries for MODEL.ARCH slowfast, got \[3\]"):
         build_model(cfg)
 
 
@@ -100,8 +110,26 @@ def test_bn_groups_grow_with_the_batch_under_values_grouping(make_tiny_cfg, long
     cfg.MULTIGRID.LONG_CYCLE = long_cycle
     cfg.MULTIGRID.BN_GROUPING = "values"
     cfg.TRAIN.BATCH_SIZE, cfg.NUM_SHARDS = 8, num_shards
-    assert bn_reference_batch(cfg) == expected
+    assert config_bn_groups(cfg).reference_batch == expected
     assert all(m.reference_batch == expected for m in _norms(build_model(cfg)))
+
+
+@pytest.mark.parametrize("long_cycle, short_cycle", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("grouping", ["clips", "values"])
+def test_the_model_and_the_schedule_follow_one_bn_group_policy(make_tiny_cfg, long_cycle, short_cycle, grouping):
+    from slowfast.multigrid.schedule import make_schedule, schedule_spec
+
+    cfg = make_tiny_cfg("slow", 18)
+    cfg.MULTIGRID.LONG_CYCLE, cfg.MULTIGRID.SHORT_CYCLE, cfg.MULTIGRID.BN_GROUPING = long_cycle, short_cycle, grouping
+    groups = schedule_spec(cfg).bn_groups
+    assert config_bn_groups(cfg) == groups
+    schedule = make_schedule(schedule_spec(cfg))
+    norms = _norms(build_model(cfg))
+    assert {(m.group_size, m.reference_batch) for m in norms} == {(groups.base_size, groups.reference_batch)}
+    for stage in schedule.stages:  # what the sampler shares ranks by, per batch
+        for batch in stage.short_cycle_batch_sizes:
+            assert schedule.bn_group_size(batch) == groups.group_size(batch)
+            assert (schedule.bn_group_size(batch) is None) == (not (long_cycle or short_cycle))
 
 
 def test_model_is_built_on_cpu(make_tiny_cfg):

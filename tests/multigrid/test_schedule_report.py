@@ -89,6 +89,14 @@ def test_table_bn_column_follows_the_grouping(make_cfg):
         assert first_stage in lines[2]
 
 
+def test_table_bn_column_is_plain_without_multigrid(make_cfg):
+    """Baseline BN normalises the whole per-device batch (8 clips here), whatever MULTIGRID.BN_BASE_SIZE."""
+    schedule = build_schedule(make_cfg({"MULTIGRID.BN_BASE_SIZE": 4}))
+    assert schedule.bn_group_size(64) is None
+    row = format_schedule_table(schedule, num_devices=8).splitlines()[2]
+    assert "plain" in row and "groups of" not in row  # was "groups of 4 (2 per device)"
+
+
 def sum_iterations(schedule, num_clips):
     """Total iterations by direct simulation of the drop-last phase cycle."""
     total = 0

@@ -1,7 +1,19 @@
 """bn_groups: ranks pooling BN statistics, and the share of a global batch each rank trains."""
 import pytest
 
-from slowfast.utils.bn_groups import clips_per_statistic, rank_share, ranks_per_bn_group
+from slowfast.utils.bn_groups import BNGroups, bn_groups, clips_per_statistic, rank_share, ranks_per_bn_group
+
+
+@pytest.mark.parametrize("multigrid, grouping, expected, sizes", [
+    (False, "clips", BNGroups(None, None), [None, None]),  # the whole batch without multigrid
+    (False, "values", BNGroups(None, None), [None, None]),
+    (True, "clips", BNGroups(8, None), [8, 8]),
+    (True, "values", BNGroups(8, 64), [8, 16]),  # grows with the batch from TRAIN.BATCH_SIZE 64
+])
+def test_the_bn_group_policy(multigrid, grouping, expected, sizes):
+    groups = bn_groups(multigrid, 8, grouping, 64)
+    assert groups == expected
+    assert [groups.group_size(batch) for batch in (64, 128)] == sizes
 
 
 @pytest.mark.parametrize("batch, base_size, reference_batch, expected", [

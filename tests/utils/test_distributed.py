@@ -11,6 +11,14 @@ def test_rank_is_shard_times_gpus_plus_local_rank():
     assert distributed.place_from_config(0, 2, 1, 0) == ProcessPlace(rank=1, world_size=2, local_rank=0)
 
 
+@pytest.mark.parametrize("num_gpus, num_shards, per_machine, devices",
+                         [(0, 1, 1, 1), (0, 3, 1, 3), (8, 1, 8, 8), (8, 2, 8, 16)])
+def test_devices_are_one_process_per_gpu_or_one_per_cpu_machine(num_gpus, num_shards, per_machine, devices):
+    assert distributed.processes_per_machine(num_gpus) == per_machine
+    assert distributed.num_devices(num_gpus, num_shards) == devices
+    assert distributed.place_from_config(num_gpus, num_shards, 0, 0).world_size == devices
+
+
 def test_torchrun_environment_gives_the_place(monkeypatch):
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
