@@ -6,8 +6,9 @@ reads the config.
 """
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slowfast.multigrid.long_cycle import CycleShape, StagePlan, long_cycle_plan
@@ -77,8 +78,21 @@ class Schedule:
     eval_period: int
     checkpoint_period: int
     bn_base_size: int
+    spec: ScheduleSpec = field(compare=False, repr=False)  # the values it was made from
     # TRAIN.BATCH_SIZE under MULTIGRID.BN_GROUPING "values" (BN groups grow with the batch), else None.
     bn_reference_batch: int | None = None
+
+    @property
+    def full_shape(self) -> ClipShape:
+        """The baseline's training shape (DATA.NUM_FRAMES x DATA.TRAIN_CROP_SIZE): the base shape of
+        a stage at long-cycle factors 1, 1 (precise BN's shape)."""
+        return _make_stage(self.spec, 0, 0, 1, CycleShape(self.spec.num_frames, self.spec.crop_size, 1, 1.0),
+                           lr_multiplier=1.0).base_shape
+
+    def with_max_epoch(self, max_epoch: int) -> Schedule:
+        """The schedule the same settings give with SOLVER.MAX_EPOCH ``max_epoch`` (a resumed run's
+        check that a new MAX_EPOCH leaves its trained epochs as they were)."""
+        return make_schedule(replace(self.spec, max_epoch=max_epoch))
 
     def bn_group_size(self, global_batch: int) -> int:
         """Clips per BN statistic in a global batch of ``global_batch`` clips (``clips_per_statistic``)."""
@@ -189,8 +203,13 @@ def build_schedule(cfg: Any) -> Schedule:
     return make_schedule(spec)
 
 
+@functools.lru_cache(maxsize=16)
 def make_schedule(spec: ScheduleSpec) -> Schedule:
-    """Build the schedule from validated plain values (see ``build_schedule``)."""
+    """Build the schedule from validated plain values (see ``build_schedule``).
+
+    Memoised on the frozen spec: the config's validation and the run that loads it share one
+    (immutable) schedule object instead of building it again.
+    """
     if spec.long_cycle:
         plans = long_cycle_plan(spec)
         stages = _long_cycle_stages(spec, plans)
@@ -217,6 +236,7 @@ def make_schedule(spec: ScheduleSpec) -> Schedule:
         eval_period=spec.eval_period,
         checkpoint_period=spec.checkpoint_period,
         bn_base_size=spec.bn_base_size,
+        spec=spec,
         bn_reference_batch=spec.batch_size if spec.bn_grouping == "values" else None,
     )
 

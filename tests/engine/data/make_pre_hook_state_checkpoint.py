@@ -83,7 +83,8 @@ def final_state(cfg) -> dict:
     trainer_state["time_split_stages"] = sorted(trainer_state.pop("time_split"))
     return {
         "model_state": {k: digest(v) for k, v in saved["model_state"].items()},
-        "momentum_buffers": {str(i): digest(s["momentum_buffer"]) for i, s in saved["optimizer_state"]["state"].items()},
+        "momentum_buffers": {str(i): digest(state["momentum_buffer"])
+                             for i, state in saved["optimizer_state"]["state"].items()},
         "trainer_state": trainer_state,
     }
 
