@@ -67,7 +67,7 @@ class BestMetrics:
     top5: Optional[float] = None
     map: Optional[float] = None
 
-    def best(self, metric: str) -> float:
+    def value(self, metric: str) -> float:
         """The best value of ``metric`` so far (0 before any validation)."""
         value = getattr(self, metric)
         return 0.0 if value is None else value
@@ -76,14 +76,14 @@ class BestMetrics:
         """Keep the best of each metric the validation ``results`` hold."""
         for metric in ("top1", "top5", "map"):
             if metric in results:
-                setattr(self, metric, max(self.best(metric), results[metric]))
+                setattr(self, metric, max(self.value(metric), results[metric]))
 
 
 def val_metrics(results: dict, best: BestMetrics) -> dict:
     """PySlowFast's keys: errors and their running minimum (single-label), or mAP and its best (multi-label)."""
     if "map" in results:
-        return {"map": results["map"], "best_map": best.best("map")}
-    best_so_far = {key: best.best(key) for key in ("top1", "top5")}
+        return {"map": results["map"], "best_map": best.value("map")}
+    best_so_far = {key: best.value(key) for key in ("top1", "top5")}
     return {**error_rates(results), **{f"min_{k}": v for k, v in error_rates(best_so_far).items()}}
 
 
@@ -125,7 +125,7 @@ class Evaluation(HookBase):
 
     def state_dict(self) -> dict:
         """``best_top1`` (always, as checkpoints always had it), ``best_top5`` and ``best_map`` once set."""
-        state = {"best_top1": self.best.best("top1")}
+        state = {"best_top1": self.best.value("top1")}
         for metric in ("top5", "map"):
             if getattr(self.best, metric) is not None:
                 state[f"best_{metric}"] = getattr(self.best, metric)

@@ -228,7 +228,7 @@ def test_the_evaluation_hook_keeps_the_best_metrics_as_its_state():
     assert evaluation.state_dict() == {"best_top1": 50.0, "best_top5": 95.0, "best_map": 0.3}
     restored = Evaluation(None, None, 3, "sum", "softmax", None, None, None, MetricsWriter(None, "toy"))
     restored.load_state_dict({"best_top1": 50.0, "best_top5": 95.0})
-    assert (restored.best.best("top1"), restored.best.best("top5"), restored.best.map) == (50.0, 95.0, None)
+    assert (restored.best.value("top1"), restored.best.value("top5"), restored.best.map) == (50.0, 95.0, None)
 
 
 def test_time_split_counts_data_steps_and_compile_per_stage(caplog):
