@@ -16,7 +16,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
-from slowfast.models.norm import GroupedBatchNorm3d, batched_running_stats
+from slowfast.models.norm import GroupedBatchNorm3d, RunningStatQueue, batch_running_stat_updates
 
 PRECISIONS = ("fp32", "bf16")
 MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last_3d": torch.channels_last_3d}
@@ -79,8 +79,10 @@ def autocast_for(precision: str, device: torch.device):
 def training_step(
     model: nn.Module, case: StepCase, device: torch.device, memory_format: torch.memory_format
 ) -> Callable[[], None]:
-    """A forward + backward of ``model`` on fixed random inputs of ``case``."""
+    """A forward + backward of ``model`` on fixed random inputs of ``case``, its BN running-stat
+    updates batched as the trainer batches them."""
     model.train()
+    batch_running_stat_updates(model)
     inputs = [
         torch.randn((case.batch_size, *shape), device=device).contiguous(memory_format=memory_format)
         for shape in case.input_shapes
@@ -89,7 +91,7 @@ def training_step(
 
     def step() -> None:
         model.zero_grad(set_to_none=True)
-        with autocast, batched_running_stats():  # as the training loop
+        with autocast:
             logits = model(inputs)
         logits.float().sum().backward()
 
@@ -128,8 +130,11 @@ def bn_steps(
         for shape, dtype, group_size, reference in seen
     ]
 
+    queue = RunningStatQueue()
+    queue.attach(grouped for _, grouped, _ in work)
+
     def run(use_grouped: bool) -> None:
-        with batched_running_stats():
+        with queue.collecting():
             for x, grouped, plain in work:
                 y = (grouped if use_grouped else plain)(x)
                 y.backward(torch.ones_like(y))

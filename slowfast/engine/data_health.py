@@ -37,18 +37,21 @@ class FailedVideoCounter:
         self.epoch_clips = 0  # clips the whole epoch asks for (all ranks)
         self.failed_videos: set[int] = set()  # list indices seen failing so far in the run (this rank)
 
-    def start_epoch(self, already_counted: int = 0, already_requested: int = 0, epoch_clips: int = 0) -> None:
-        """Reset the epoch's counts (a run resumed mid-epoch starts from the counts it had saved)."""
-        self.epoch_count, self.epoch_requested, self.epoch_clips = already_counted, already_requested, epoch_clips
+    def start_epoch(self, epoch_clips: int, resumed: bool = False) -> None:
+        """Start counting an epoch of ``epoch_clips`` clips (all ranks) from zero, or, for the
+        epoch a run ``resumed`` in, from the counts :meth:`load_state` restored."""
+        if not resumed:
+            self.epoch_count, self.epoch_requested = 0, 0
+        self.epoch_clips = epoch_clips
 
     def state(self) -> dict:
-        """What a mid-epoch checkpoint keeps (plain Python)."""
+        """What a checkpoint keeps (plain Python): the epoch's counts so far and the failed files."""
         return {"skipped_videos": self.epoch_count, "requested_clips": self.epoch_requested,
                 "failed_videos": sorted(self.failed_videos)}
 
-    def load_state(self, state: dict, epoch_clips: int) -> None:
+    def load_state(self, state: dict) -> None:
         """Continue from :meth:`state` (keys absent in older checkpoints count as 0)."""
-        self.start_epoch(state.get("skipped_videos", 0), state.get("requested_clips", 0), epoch_clips)
+        self.epoch_count, self.epoch_requested = state.get("skipped_videos", 0), state.get("requested_clips", 0)
         self.failed_videos.update(int(i) for i in state.get("failed_videos", ()))
 
     def check_batch(self, requested: Sequence, used_indices: torch.Tensor, where: str) -> list[int]:

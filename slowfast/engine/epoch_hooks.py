@@ -2,9 +2,11 @@
 
 Epoch checkpoints are written after validation, so they hold the epoch's best accuracies and
 the RNG state the next epoch starts from; the mid-epoch "last" checkpoint is written every
-TRAIN.CHECKPOINT_MINUTES. Each hook counts its seconds in the trainer's time split.
+TRAIN.CHECKPOINT_MINUTES. Both hold the loop's counters and every hook's ``state_dict``. Each
+hook counts its seconds in the trainer's time split.
 """
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
@@ -16,10 +18,9 @@ from slowfast.engine.hooks import FiniteLoss
 from slowfast.engine.loop import HookBase
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.engine.precise_bn import recompute_bn_stats
-from slowfast.engine.state import TrainerState
 from slowfast.engine.train_stats import error_rates
+from slowfast.multigrid.sampler import MultigridBatchSampler
 from slowfast.utils import distributed
-from slowfast.utils.bn_groups import rank_share
 from slowfast.utils.distributed import unwrap
 from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
 
@@ -33,13 +34,13 @@ def _stage(trainer) -> int:
 class PreciseBN(HookBase):
     """Before validation and epoch checkpoints, BN statistics recomputed at the shape validation
     and test use (the full shape, with the baseline batch), whatever the stage trained: multigrid's
-    coarse stages would otherwise leave statistics of other frame counts and crops in the model."""
+    coarse stages would otherwise leave statistics of other frame counts and crops in the model.
+    The training sampler lays out its batches (``full_shape_batches``)."""
 
-    def __init__(self, dataset, batch_size: int, num_batches: int, seed: int, num_workers: int,
-                 rank: int, world_size: int, bn_group_size: int, prepare: Callable) -> None:
-        self.dataset, self.batch_size, self.num_batches, self.seed = dataset, batch_size, num_batches, seed
-        self.num_workers, self.rank, self.world_size = num_workers, rank, world_size
-        self.bn_group_size, self.prepare = bn_group_size, prepare
+    def __init__(self, dataset, sampler: MultigridBatchSampler, batch_size: int, num_batches: int, seed: int,
+                 num_workers: int, prepare: Callable) -> None:
+        self.dataset, self.sampler, self.batch_size, self.num_batches = dataset, sampler, batch_size, num_batches
+        self.seed, self.num_workers, self.prepare = seed, num_workers, prepare
 
     def after_epoch(self) -> None:
         trainer = self.trainer
@@ -48,32 +49,47 @@ class PreciseBN(HookBase):
                 self.recompute(trainer.epoch)
 
     def recompute(self, epoch: int) -> None:
-        shape, world = self.dataset.options.full_train_shape, self.world_size
-        global_size = max(self.batch_size // world, 1) * world
-        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.seed + epoch))
-        # Each rank takes its share of every global batch; all ranks run as many batches.
-        num_batches = min(self.num_batches, len(order) // global_size)
-        share = rank_share(global_size, world, self.rank, self.bn_group_size)
-        batches = [[(int(order[b * global_size + p]), shape, epoch) for p in share] for b in range(num_batches)]
+        batches = self.sampler.full_shape_batches(epoch, self.batch_size, self.num_batches)
         loader = build_train_loader(self.dataset, batches, self.num_workers, False,
                                     seed=self.seed + epoch, persistent=False)
         model = unwrap(self.trainer.model)
-        recompute_bn_stats(model, loader, num_batches, self.prepare)
+        recompute_bn_stats(model, loader, len(batches), self.prepare)
         distributed.average_bn_buffers(model)
-        logger.info(f"precise BN over {num_batches} batches of {len(share)} clips at {shape}")
+        clips = len(batches[0]) if batches else 0
+        logger.info(f"precise BN over {len(batches)} batches of {clips} clips at {self.sampler.schedule.full_shape}")
 
 
-def val_metrics(results: dict, state: TrainerState) -> dict:
+@dataclass
+class BestMetrics:
+    """The best validation ``top1``/``top5``/``map`` so far (None before the first with them)."""
+
+    top1: Optional[float] = None
+    top5: Optional[float] = None
+    map: Optional[float] = None
+
+    def value(self, metric: str) -> float:
+        """The best value of ``metric`` so far (0 before any validation)."""
+        value = getattr(self, metric)
+        return 0.0 if value is None else value
+
+    def update(self, results: dict) -> None:
+        """Keep the best of each metric the validation ``results`` hold."""
+        for metric in ("top1", "top5", "map"):
+            if metric in results:
+                setattr(self, metric, max(self.value(metric), results[metric]))
+
+
+def val_metrics(results: dict, best: BestMetrics) -> dict:
     """PySlowFast's keys: errors and their running minimum (single-label), or mAP and its best (multi-label)."""
     if "map" in results:
-        return {"map": results["map"], "best_map": state.best("map")}
-    best = {key: state.best(key) for key in ("top1", "top5")}
-    return {**error_rates(results), **{f"min_{k}": v for k, v in error_rates(best).items()}}
+        return {"map": results["map"], "best_map": best.value("map")}
+    best_so_far = {key: best.value(key) for key in ("top1", "top5")}
+    return {**error_rates(results), **{f"min_{k}": v for k, v in error_rates(best_so_far).items()}}
 
 
 class Evaluation(HookBase):
     """Validation at the schedule's eval epochs: centre clip, centre crop, full target shape, so
-    comparable across multigrid stages; keeps the best metrics in the trainer state."""
+    comparable across multigrid stages; keeps the best metrics (its checkpointed state)."""
 
     def __init__(self, dataset, loader, num_classes: int, ensemble_method: str, head_act: str,
                  prepare: Callable, autocast: AbstractContextManager, stats_dir: Optional[str],
@@ -83,6 +99,7 @@ class Evaluation(HookBase):
         self.head_act, self.prepare, self.autocast = head_act, prepare, autocast
         self.stats_dir, self.writer = stats_dir, writer
         self.last_stats: dict = {}
+        self.best = BestMetrics()
 
     def after_epoch(self) -> None:
         trainer = self.trainer
@@ -91,21 +108,38 @@ class Evaluation(HookBase):
                 self.last_stats = self.validate(trainer.epoch)
 
     def validate(self, epoch: int) -> dict:
-        state = self.trainer.state
         ensemble = ViewEnsemble(self.dataset.num_videos, 1, self.num_classes, self.ensemble_method)
         # The bare model: ranks hold different numbers of val batches, DDP's forward would wait.
         model = unwrap(self.trainer.model)
         results = run_views(model, self.loader, self.prepare, ensemble, self.head_act, self.autocast)
-        state.update_best(results)
+        self.best.update(results)
         counts = {key: results[key] for key in ("num_videos", "num_failed", "incomplete") if key in results}
         stats = {"_type": "val_epoch", "epoch": f"{epoch + 1}/{self.trainer.schedule.max_epoch}",
-                 **val_metrics(results, state), **counts}
+                 **val_metrics(results, self.best), **counts}
         log_json_stats(stats, self.stats_dir)
         self.writer.add_scalars(
             {f"Val/{key}": value for key, value in results.items() if key in ("top1", "top5", "map")},
-            state.global_iter,
+            self.trainer.state.global_iter,
         )
         return stats
+
+    def state_dict(self) -> dict:
+        """``best_top1`` (always, as checkpoints always had it), ``best_top5`` and ``best_map`` once set."""
+        state = {"best_top1": self.best.value("top1")}
+        for metric in ("top5", "map"):
+            if getattr(self.best, metric) is not None:
+                state[f"best_{metric}"] = getattr(self.best, metric)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best = BestMetrics(**{metric: state.get(f"best_{metric}") for metric in ("top1", "top5", "map")})
+
+
+def run_state(trainer) -> dict:
+    """What a checkpoint holds besides the model and optimizer: the loop's counters, every hook's
+    state and every rank's RNG state (all ranks call this: it gathers the per-rank parts)."""
+    return {"trainer_state": trainer.state.state_dict(), "hooks": trainer.hook_states(),
+            "rng_state": distributed.states_of_all_ranks(ckpt.capture_rng_state())}
 
 
 class EpochCheckpointer(HookBase):
@@ -124,10 +158,10 @@ class EpochCheckpointer(HookBase):
 
     def save(self, epoch: int) -> None:
         self.finite.require_finite_weights(f"epoch {epoch + 1}")
-        rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state())
+        state = run_state(self.trainer)
         if self.is_main:
             path = ckpt.save_checkpoint(self.output_dir, epoch, unwrap(self.trainer.model), self.trainer.optimizer,
-                                        self.cfg_yaml, self.trainer.state.state_dict(), rng_state=rng_state)
+                                        self.cfg_yaml, **state)
             logger.info(f"saved checkpoint {path}")
         distributed.barrier()  # the others may read it next (test, resume)
         if self.is_main:
@@ -153,13 +187,10 @@ class LastCheckpointer(HookBase):
         """Write checkpoint_last.pyth: ``next_batch`` batches of ``epoch`` are done (all ranks call this)."""
         self.finite.stop_if_diverged()
         self.finite.require_finite_weights(f"epoch {epoch + 1}, iteration {next_batch}")
-        rng_state = distributed.rng_states_of_all_ranks(ckpt.capture_rng_state())
+        state = run_state(self.trainer)
         if self.is_main:
-            trainer = self.trainer
-            ckpt.save_last_checkpoint(
-                self.output_dir, epoch, next_batch, trainer.epoch_state(), unwrap(trainer.model),
-                trainer.optimizer, self.cfg_yaml, trainer.state.state_dict(), rng_state=rng_state,
-            )
+            ckpt.save_last_checkpoint(self.output_dir, epoch, next_batch, unwrap(self.trainer.model),
+                                      self.trainer.optimizer, self.cfg_yaml, **state)
         self.timer.reset()
 
     def _due(self) -> bool:

@@ -3,7 +3,9 @@ time, time split.
 
 Each takes its settings as arguments (``trainer.build_hooks`` is the one reader of the config)
 and reaches the loop through ``self.trainer``. The epoch-end hooks (precise BN, evaluation,
-checkpoints) are in ``epoch_hooks.py``.
+checkpoints) are in ``epoch_hooks.py``. The state of an epoch in progress (its running sums, its
+failed videos) is the hooks' own: a mid-epoch checkpoint keeps it, and the epoch a run resumed
+in (``trainer.first_batch`` > 0) continues from it.
 """
 import time
 from typing import Callable, Optional
@@ -18,7 +20,6 @@ from slowfast.engine.loop import HookBase, Step
 from slowfast.engine.meters import format_eta
 from slowfast.engine.time_split import format_time_split
 from slowfast.engine.train_stats import RunningSums, top1_top5_correct
-from slowfast.multigrid.sampler import phase_batch_counts
 from slowfast.utils import distributed
 from slowfast.utils.distributed import unwrap
 from slowfast.utils.logging import MetricsWriter, get_logger, log_json_stats
@@ -53,7 +54,10 @@ def sum_over_ranks(values: list[int], device: torch.device) -> list[int]:
 
 class DataHealth(HookBase):
     """Counts the clips whose video failed to decode (a substitute took its place), names newly
-    failed files, and stops the run when more than the allowed share of an epoch's clips failed."""
+    failed files, and stops the run when more than the allowed share of an epoch's clips failed.
+    ``sampler`` is the training loader's batch sampler (its ``clips_in(epoch)`` and batches)."""
+
+    state_per_rank = True  # this rank's clips
 
     def __init__(self, counter: FailedVideoCounter, sampler, video_path: Callable[[int], str],
                  log_period: int, world_size: int, device: torch.device) -> None:
@@ -62,9 +66,7 @@ class DataHealth(HookBase):
         self.requested = iter(())
 
     def before_epoch(self) -> None:
-        sizes = self.trainer.schedule.stage_at(self.trainer.epoch).short_cycle_batch_sizes
-        epoch_clips = sum(n * size for n, size in zip(phase_batch_counts(self.sampler.dataset_size, sizes), sizes))
-        self.counter.load_state(self.trainer.resumed_epoch_state or {}, epoch_clips)
+        self.counter.start_epoch(self.sampler.clips_in(self.trainer.epoch), resumed=self.trainer.first_batch > 0)
         self.requested = iter(self.sampler)  # the loader asks for the same batches in this order
 
     def before_step(self) -> None:
@@ -82,8 +84,11 @@ class DataHealth(HookBase):
         elif is_log_iteration(step.iteration, step.num_batches, self.log_period):
             counter.judge(so_far, lambda values: sum_over_ranks(values, self.device))
 
-    def epoch_state(self) -> dict:
+    def state_dict(self) -> dict:
         return self.counter.state()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.counter.load_state(state)
 
     def epoch_record(self) -> dict:
         return {"skipped_videos": self.counter.epoch_count}
@@ -192,13 +197,15 @@ class EpochStats(HookBase):
     """The ``train_epoch`` record: the epoch's mean loss and errors over all its steps (a resumed
     epoch's included), LR, samples seen, and what other hooks add (``epoch_record``)."""
 
+    state_per_rank = True  # sums over this rank's clips
+
     def __init__(self, stats_dir: Optional[str], multi_label: bool) -> None:
         self.stats_dir, self.multi_label = stats_dir, multi_label
+        self.sums: Optional[RunningSums] = None
 
     def before_epoch(self) -> None:
-        self.sums = RunningSums(self.trainer.device)
-        if self.trainer.resumed_epoch_state is not None:
-            self.sums.load_state(self.trainer.resumed_epoch_state)
+        if self.sums is None or not self.trainer.first_batch:
+            self.sums = RunningSums(self.trainer.device)
 
     def after_step(self) -> None:
         step = self.trainer.step
@@ -214,8 +221,13 @@ class EpochStats(HookBase):
             self.stats_dir,
         )
 
-    def epoch_state(self) -> dict:
-        return self.sums.state()
+    def state_dict(self) -> dict:
+        return {} if self.sums is None else self.sums.state()
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            self.sums = RunningSums(self.trainer.device)
+            self.sums.load_state(state)
 
 
 class DataTime(HookBase):

@@ -1,21 +1,37 @@
 """The training loop: epochs of steps; everything periodic is a hook (detectron2's TrainerBase + HookBase).
 
-The loop knows the model, the optimizer, the loader (whose batch sampler lays out each epoch), the
-schedule (the LR of every iteration) and a list of hooks, called in their order at each event.
-A hook that raises stops the run. Nothing here reads the config: see ``trainer.py``.
+The loop knows the model, the optimizer, the loader and its batch sampler (which lays out each
+epoch), the schedule (the LR of every iteration) and a list of hooks, called in their order at
+each event. A hook that raises stops the run; ``after_train`` runs all the same. Hooks that hold
+state keep it themselves (``state_dict``), and checkpoints store it by hook name. Nothing here
+reads the config: see ``trainer.py``.
 """
 import time
+import weakref
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Protocol
 
 import torch
 from torch import nn
 
 from slowfast.engine.optimizer import set_lr
 from slowfast.engine.state import TrainerState
-from slowfast.models.norm import batched_running_stats
 from slowfast.multigrid.schedule import Schedule
+from slowfast.utils import distributed
+from slowfast.utils.logging import get_logger
+
+logger = get_logger(__name__)
+
+
+class EpochSampler(Protocol):
+    """What the loop asks of the batch sampler its loader iterates: lay out an epoch (from a
+    batch on, to resume inside it) and say how many batches the whole epoch has."""
+
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None: ...
+
+    @property
+    def batches_in_epoch(self) -> int: ...
 
 
 @dataclass
@@ -45,9 +61,41 @@ class Step:
 
 
 class HookBase:
-    """Something done at fixed points of the loop; ``self.trainer`` is set when registered."""
+    """Something done at fixed points of the loop; ``self.trainer`` is set when registered.
 
-    trainer: "TrainerBase"
+    The hook holds its trainer weakly (the trainer holds its hooks), so dropping the trainer frees
+    it and its datasets without waiting for the cyclic garbage collector. ``after_train`` also
+    runs when the run stops with an error, so it must not wait for other ranks.
+
+    A hook with state to resume defines ``state_dict`` (tensors and plain Python) and
+    ``load_state_dict``; checkpoints keep it under ``name``, next to the model, optimizer and RNG
+    states. With ``state_per_rank`` every rank's state is saved and each rank resumes its own
+    (counts of this rank's clips); otherwise rank 0's (state the ranks share, such as weights).
+    """
+
+    state_per_rank = False
+    _trainer: Optional[weakref.ref] = None
+    _name: Optional[str] = None
+
+    @property
+    def name(self) -> str:
+        """The key of this hook's state in a checkpoint: its class name unless set."""
+        return self._name or type(self).__name__
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def trainer(self) -> "TrainerBase":
+        trainer = self._trainer() if self._trainer is not None else None
+        if trainer is None:
+            raise ReferenceError(f"hook {self.name} has no trainer: it was never registered, or its trainer is gone")
+        return trainer
+
+    @trainer.setter
+    def trainer(self, trainer: "TrainerBase") -> None:
+        self._trainer = weakref.ref(trainer)
 
     def before_train(self) -> None:
         pass
@@ -67,13 +115,21 @@ class HookBase:
     def after_train(self) -> None:
         pass
 
-    def epoch_state(self) -> dict:
-        """What a mid-epoch checkpoint keeps of this hook's epoch so far (plain Python)."""
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps of this hook, to continue exactly after a resume."""
         return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from :meth:`state_dict` (called before ``before_train``)."""
 
     def epoch_record(self) -> dict:
         """Fields this hook adds to the epoch's ``train_epoch`` record."""
         return {}
+
+
+def has_state(hook: HookBase) -> bool:
+    """Whether ``hook`` defines state of its own to checkpoint."""
+    return type(hook).state_dict is not HookBase.state_dict
 
 
 def finite_on_every_rank(loss: torch.Tensor) -> bool:
@@ -88,24 +144,30 @@ class TrainerBase:
     """Runs epochs of steps and calls the hooks; the state it keeps is ``self.state``."""
 
     def __init__(
-        self, model: nn.Module, optimizer: torch.optim.Optimizer, loader: Iterable, schedule: Schedule,
-        hooks: Iterable[HookBase] = (), *, loss_fn: Callable, prepare: Callable = lambda clips: [clips],
-        autocast: AbstractContextManager = nullcontext(), skip_non_finite: bool = False,
-        device: torch.device = torch.device("cpu"), world_size: int = 1,
+        self, model: nn.Module, optimizer: torch.optim.Optimizer, loader: Iterable, sampler: EpochSampler,
+        schedule: Schedule, hooks: Iterable[HookBase] = (), *, loss_fn: Callable,
+        prepare: Callable = lambda clips: [clips], autocast: AbstractContextManager = nullcontext(),
+        skip_non_finite: bool = False, device: torch.device = torch.device("cpu"), world_size: int = 1,
     ) -> None:
-        self.model, self.optimizer, self.loader, self.schedule = model, optimizer, loader, schedule
-        self.loss_fn, self.prepare, self.autocast = loss_fn, prepare, autocast
+        self.model, self.optimizer, self.loader, self.sampler = model, optimizer, loader, sampler
+        self.schedule, self.loss_fn, self.prepare, self.autocast = schedule, loss_fn, prepare, autocast
         self.skip_non_finite, self.device, self.world_size = skip_non_finite, device, world_size
         self.state = TrainerState()
         self.hooks: list[HookBase] = []
         self.register_hooks(hooks)
         self.start_batch = 0  # where a run resumed mid-epoch re-enters its first epoch
-        self.resumed_epoch_state: Optional[dict] = None  # the hooks' epoch_state() it saved
+        self.first_batch = 0  # the batch the current epoch started at (> 0 only in the epoch a run resumed in)
         self.epoch, self.num_batches, self.lr = 0, 0, 0.0
         self.step: Optional[Step] = None
 
     def register_hooks(self, hooks: Iterable[HookBase]) -> None:
+        names = {hook.name for hook in self.hooks if has_state(hook)}
         for hook in hooks:
+            if has_state(hook):
+                if hook.name in names:
+                    raise ValueError(f"two hooks with state are named {hook.name!r}; checkpoints keep hook "
+                                     "state by name: give one another name")
+                names.add(hook.name)
             hook.trainer = self
             self.hooks.append(hook)
 
@@ -114,23 +176,35 @@ class TrainerBase:
             getattr(hook, event)()
 
     def train(self, start_epoch: int, max_epoch: int) -> None:
-        """Train epochs ``start_epoch`` to ``max_epoch - 1``."""
-        self.call_hooks("before_train")
-        for epoch in range(start_epoch, max_epoch):
-            self.train_epoch(epoch)
+        """Train epochs ``start_epoch`` to ``max_epoch - 1``; ``after_train`` runs however it ends."""
+        try:
+            self.call_hooks("before_train")
+            for epoch in range(start_epoch, max_epoch):
+                self.train_epoch(epoch)
+        except BaseException:
+            self._after_train_on_error()
+            raise
         self.call_hooks("after_train")
 
+    def _after_train_on_error(self) -> None:
+        """Every hook's ``after_train`` (close writers, log the time split) while an error stops the
+        run; an error of one of them is logged, so the run's own error is the one raised."""
+        for hook in self.hooks:
+            try:
+                hook.after_train()
+            except Exception:
+                logger.exception(f"{hook.name}.after_train failed while the run stopped on an error")
+
     def train_epoch(self, epoch: int) -> None:
-        """One pass over the batches the loader's sampler lays out for ``epoch``."""
-        start_batch, self.start_batch = self.start_batch, 0
-        self.loader.batch_sampler.set_epoch(epoch, start_batch=start_batch)
-        self.epoch, self.num_batches = epoch, self.loader.batch_sampler.batches_in_epoch
-        self.lr = self.schedule.lr_at(epoch + max(start_batch - 1, 0) / self.num_batches)
+        """One pass over the batches the sampler lays out for ``epoch``."""
+        self.first_batch, self.start_batch = self.start_batch, 0
+        self.sampler.set_epoch(epoch, start_batch=self.first_batch)
+        self.epoch, self.num_batches = epoch, self.sampler.batches_in_epoch
+        self.lr = self.schedule.lr_at(epoch + max(self.first_batch - 1, 0) / self.num_batches)
         self.call_hooks("before_epoch")
-        self.resumed_epoch_state = None
         self.model.train()
         tic = time.perf_counter()
-        for iteration, (clips, labels, used_videos) in enumerate(self.loader, start=start_batch):
+        for iteration, (clips, labels, used_videos) in enumerate(self.loader, start=self.first_batch):
             ready = time.perf_counter()
             self.step = Step(epoch, iteration, self.num_batches, clips, labels, used_videos, ready - tic, ready)
             self.call_hooks("before_step")
@@ -158,7 +232,7 @@ class TrainerBase:
     ) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
         """Forward, loss, backward, update; the detached loss and logits, or None when the loss is
         not finite on some rank and such steps are skipped (the update is not made)."""
-        with self.autocast, batched_running_stats():
+        with self.autocast:
             logits = self.model(inputs)
             loss = self.loss_fn(logits.float(), labels)
         self.optimizer.zero_grad(set_to_none=True)
@@ -169,6 +243,21 @@ class TrainerBase:
         self.optimizer.step()
         return loss.detach(), logits.detach()
 
-    def epoch_state(self) -> dict:
-        """The hooks' state of the epoch so far, for a mid-epoch checkpoint."""
-        return {key: value for hook in self.hooks for key, value in hook.epoch_state().items()}
+    def hook_states(self) -> dict[str, dict]:
+        """Every hook's state by name, for a checkpoint; per-rank states gathered from all ranks
+        (a collective call: every rank calls it at the same point)."""
+        states = {}
+        for hook in filter(has_state, self.hooks):
+            state = hook.state_dict()
+            states[hook.name] = distributed.states_of_all_ranks(state) if hook.state_per_rank else state
+        return states
+
+    def load_hook_states(self, states: dict[str, dict]) -> None:
+        """Give each hook the state a checkpoint kept under its name (this rank's, for per-rank state)."""
+        names = {hook.name for hook in self.hooks}
+        unknown = sorted(set(states) - names)
+        if unknown:
+            logger.warning(f"the checkpoint holds the state of hooks this run does not have: {unknown}; ignored")
+        for hook in self.hooks:
+            if hook.name in states and has_state(hook):
+                hook.load_state_dict(distributed.state_of_this_rank(states[hook.name]))

@@ -22,8 +22,9 @@ from slowfast.engine.optimizer import build_optimizer
 from slowfast.models import build_model
 from slowfast.models.build import bn_group_size
 from slowfast.models.complexity import model_info_line
+from slowfast.models.norm import batch_running_stat_updates
 from slowfast.multigrid.report import epochs_note, format_schedule_table
-from slowfast.multigrid.sampler import MultigridBatchSampler, count_batches
+from slowfast.multigrid.sampler import MultigridBatchSampler
 from slowfast.multigrid.schedule import build_schedule, first_differing_epoch
 from slowfast.utils import distributed
 from slowfast.utils.distributed import unwrap
@@ -42,12 +43,17 @@ FROM_SCRATCH_WARNING = (
 
 
 class Trainer(TrainerBase):
-    """Builds everything once (model, optimizer, loaders, hooks) and trains to the schedule's end."""
+    """Builds everything once (model, optimizer, loaders, hooks) and trains to the schedule's end.
+
+    The run's one schedule (the object the config's validation built: ``make_schedule`` is
+    memoised) drives the sampler, the LR, the hooks, precise BN's batches and the resume check.
+    """
 
     def __init__(self, cfg: CfgNode, ctx: RunContext) -> None:
         self.cfg, self.ctx = cfg, ctx
         schedule = build_schedule(cfg)
         model = build_model(cfg).to(ctx.device, memory_format=memory_format(cfg))
+        batch_running_stat_updates(model)  # each training forward updates the BN running stats at once
         model = distributed.wrap_for_ranks(model, ctx.device)
         optimizer = build_optimizer(
             model, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM,
@@ -76,7 +82,7 @@ class Trainer(TrainerBase):
             pin, rank=ctx.rank, world_size=ctx.world_size,
         )
         super().__init__(
-            model, optimizer, self.train_loader, schedule, loss_fn=build_loss(cfg.MODEL.LOSS_FUNC),
+            model, optimizer, self.train_loader, self.sampler, schedule, loss_fn=build_loss(cfg.MODEL.LOSS_FUNC),
             prepare=InputPreparer(cfg, ctx.device), autocast=_autocast(cfg, ctx.device),
             skip_non_finite=cfg.TRAIN.NON_FINITE_LOSS == "skip", device=ctx.device, world_size=ctx.world_size,
         )
@@ -102,16 +108,14 @@ class Trainer(TrainerBase):
             EpochStats(stats_dir, cfg.DATA.MULTI_LABEL),  # the epoch's record before an error stops the run
             DataTime(ctx.is_main),
             finite,  # before the iteration's record: none is written for a non-finite loss
-            IterationLogger(cfg.LOG_PERIOD, stats_dir, writer, cfg.DATA.MULTI_LABEL, self._batches_in),
+            IterationLogger(cfg.LOG_PERIOD, stats_dir, writer, cfg.DATA.MULTI_LABEL, self.sampler.batches_in),
             StepTimeSplit(cfg.TRAIN.COMPILE, stats_dir, ctx.is_main),  # a step's seconds include its logging
             LastCheckpointer(cfg.OUTPUT_DIR, cfg.dump(), cfg.TRAIN.CHECKPOINT_MINUTES, finite, ctx.is_main,
                              ctx.world_size, ctx.device),
         ]
         if cfg.BN.USE_PRECISE_STATS:
-            hooks.append(PreciseBN(
-                self.train_set, cfg.TRAIN.BATCH_SIZE, cfg.BN.NUM_BATCHES_PRECISE, cfg.RNG_SEED,
-                cfg.DATA_LOADER.NUM_WORKERS, ctx.rank, ctx.world_size, bn_group_size(cfg), self.prepare,
-            ))
+            hooks.append(PreciseBN(self.train_set, self.sampler, cfg.TRAIN.BATCH_SIZE, cfg.BN.NUM_BATCHES_PRECISE,
+                                   cfg.RNG_SEED, cfg.DATA_LOADER.NUM_WORKERS, self.prepare))
         return hooks + [self.evaluation, EpochCheckpointer(cfg.OUTPUT_DIR, cfg.dump(), cfg.TRAIN.CHECKPOINT_KEEP,
                                                            finite, ctx.is_main)]
 
@@ -129,10 +133,10 @@ class Trainer(TrainerBase):
         if resumed is not None:
             self._check_resumable_layout(resumed)
             start_epoch, self.start_batch = resumed["epoch"], resumed["start_batch"]
-            self.resumed_epoch_state = resumed["epoch_sums"]
             self.state.load_state_dict(resumed["trainer_state"])
+            self.load_hook_states(resumed["hooks"])
             if resumed["rng_state"] is not None:
-                ckpt.restore_rng_state(distributed.rng_state_of_this_rank(resumed["rng_state"]))
+                ckpt.restore_rng_state(distributed.state_of_this_rank(resumed["rng_state"]))
             if self.start_batch:
                 logger.info(f"resumed from {resumed['path'].name}; continuing at epoch {start_epoch + 1}, "
                             f"batch {self.start_batch + 1}")
@@ -161,10 +165,8 @@ class Trainer(TrainerBase):
         path, epoch, start_batch = resumed["path"], resumed["epoch"], resumed["start_batch"]
         trained_max = ckpt.saved_value(resumed["cfg"], "SOLVER.MAX_EPOCH")
         if trained_max is not None and trained_max != self.cfg.SOLVER.MAX_EPOCH:
-            old_cfg = self.cfg.clone()
-            old_cfg.defrost()
-            old_cfg.SOLVER.MAX_EPOCH = trained_max
-            differs = first_differing_epoch(build_schedule(old_cfg), self.schedule, epoch + (start_batch > 0))
+            trained = self.schedule.with_max_epoch(trained_max)
+            differs = first_differing_epoch(trained, self.schedule, epoch + (start_batch > 0))
             if differs is not None:
                 raise ckpt.CheckpointError(
                     f"SOLVER.MAX_EPOCH is {self.cfg.SOLVER.MAX_EPOCH} but checkpoint '{path}' was trained with "
@@ -172,7 +174,7 @@ class Trainer(TrainerBase):
                     f"or learning rates; resume with SOLVER.MAX_EPOCH {trained_max}, or start afresh in another "
                     "OUTPUT_DIR"
                 )
-        batches = self._batches_in(epoch)
+        batches = self.sampler.batches_in(epoch)
         if start_batch > batches:
             raise ckpt.CheckpointError(
                 f"checkpoint '{path}' stopped after batch {start_batch} of epoch {epoch + 1}, which now has "
@@ -190,10 +192,6 @@ class Trainer(TrainerBase):
         note = epochs_note(self.schedule, self.cfg.SOLVER.MAX_EPOCH, self.cfg.MULTIGRID.EPOCH_FACTOR)
         if note:
             logger.info(note)
-
-    def _batches_in(self, epoch: int) -> int:
-        sizes = self.schedule.stage_at(epoch).short_cycle_batch_sizes
-        return count_batches(len(self.train_set), sizes, self.ctx.world_size)
 
     def _check_epochs_have_batches(self) -> None:
         """Every stage needs at least one batch: the train split must hold its first short-cycle batch."""

@@ -7,15 +7,15 @@ separately, with one call of the backend's fused batch-norm kernel; its paramete
 are exactly a ``nn.BatchNorm3d``'s, so checkpoints, weight init and precise BN treat it as a
 plain BN.
 
-Inside :func:`batched_running_stats` (the training loop wraps each forward in it), the layers
-queue their running-stat updates and the block's end makes them all at once, in a handful of
-ops for the whole model instead of several per layer: on a CPU those small ops cost more than
-the batch norm itself at multigrid's small shapes.
+A model configured with :func:`batch_running_stat_updates` (the trainer does it) has its layers
+queue their running-stat updates during each of its forwards, and the forward's end makes them
+all at once, in a handful of ops for the whole model instead of several per layer: on a CPU
+those small ops cost more than the batch norm itself at multigrid's small shapes.
 """
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 import torch.nn as nn
@@ -72,6 +72,8 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         self.group_size = group_size
         self.reference_batch = reference_batch
         self.last_statistic_count: int | None = None
+        # Where the layer queues its running-stat updates (batch_running_stat_updates); None: made at once.
+        self.running_stat_queue: RunningStatQueue | None = None
 
     def extra_repr(self) -> str:
         reference = "" if self.reference_batch is None else f", reference_batch={self.reference_batch}"
@@ -121,7 +123,7 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
             values_per_clip = math.prod(x.shape[2:])
             if strided_clips == batch:
                 values_per_group = group_size * values_per_clip
-                if not _queue_running_stats(self, stats, values_per_group):
+                if not self._queue_running_stats(stats, values_per_group):
                     self._update_running_stats_equal_groups(stats, values_per_group)
             else:
                 # Filled on the device: a tensor built from a Python list would be a host copy.
@@ -159,6 +161,15 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         if self.track_running_stats:
             self._update_running_stats(mean.detach()[None], var.detach()[None], torch.ones(1, device=x.device), total)
         return y.to(x.dtype)
+
+    def _queue_running_stats(self, stats: torch.Tensor, values_per_group: int) -> bool:
+        """Queue the update from the [2, G, C] group statistics when the layer's queue is open and
+        the layer can join a batch (a fixed momentum; not while torch.compile traces); True if queued."""
+        queue = self.running_stat_queue
+        if queue is None or not queue.is_open or self.momentum is None or torch.compiler.is_compiling():
+            return False
+        queue.add(self, stats, values_per_group)
+        return True
 
     def _update_running_stats_equal_groups(self, stats: torch.Tensor, values_per_group: int) -> None:
         """``_update_running_stats`` for groups of one size, from the kernel's [2, G, C] means and
@@ -200,12 +211,43 @@ class GroupedBatchNorm3d(nn.BatchNorm3d):
         torch._foreach_lerp_([self.running_mean, self.running_var], [mean, unbiased_var], factor)
 
 
-class _QueuedUpdates:
-    """Running-stat updates the layers queue while a ``batched_running_stats`` block is open."""
+class RunningStatQueue:
+    """Running-stat updates of grouped BN layers, queued while the queue is open and made together
+    when it closes (the same values as one by one, see ``_update_queued``)."""
 
     def __init__(self) -> None:
         self.entries: list[tuple[GroupedBatchNorm3d, torch.Tensor, int]] = []
         self._layers: set[int] = set()
+        self.is_open = False
+        # Per-channel factors of a set of layers, by their (channels, values per group) and group count.
+        self.factors: dict[tuple, torch.Tensor] = {}
+
+    def attach(self, layers: Iterable[nn.Module]) -> None:
+        """Make the grouped BN layers among ``layers`` queue here while the queue is open."""
+        for layer in layers:
+            if isinstance(layer, GroupedBatchNorm3d):
+                layer.running_stat_queue = self
+
+    def open(self) -> None:
+        """Start queueing; updates left by a forward that raised are dropped unmade."""
+        self.entries, self._layers, self.is_open = [], set(), True
+
+    def close(self) -> None:
+        """Make the queued updates and stop queueing."""
+        try:
+            self.flush()
+        finally:
+            self.is_open = False
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Queue the updates of the block and make them at its end; a block that raises makes none."""
+        self.open()
+        try:
+            yield
+            self.flush()
+        finally:
+            self.entries, self._layers, self.is_open = [], set(), False
 
     def add(self, layer: "GroupedBatchNorm3d", stats: torch.Tensor, values_per_group: int) -> None:
         if id(layer) in self._layers:  # a layer called twice: its first update goes first
@@ -214,38 +256,36 @@ class _QueuedUpdates:
         self._layers.add(id(layer))
 
     def flush(self) -> None:
-        _update_queued(self.entries)
+        _update_queued(self.entries, self.factors)
         self.entries, self._layers = [], set()
 
 
-_queued: _QueuedUpdates | None = None
-# Per-channel factors of a set of layers, by their (channels, values per group) and group count.
-_factors: dict[tuple, torch.Tensor] = {}
+def batch_running_stat_updates(model: nn.Module) -> RunningStatQueue:
+    """Make the grouped BN layers of ``model`` queue their running-stat updates during each forward
+    of ``model`` and make them together at its end; a forward that raises makes none. Returns the
+    model's queue (the same one when called again)."""
+    queue = getattr(model, "running_stat_queue", None)
+    if isinstance(queue, RunningStatQueue):
+        return queue
+    queue = RunningStatQueue()
+    queue.attach(model.modules())
+    model.running_stat_queue = queue
+
+    # Not while torch.compile traces: the layers then update at once, inside the graph.
+    def open_queue(module: nn.Module, args: tuple) -> None:
+        if not torch.compiler.is_compiling():
+            queue.open()
+
+    def close_queue(module: nn.Module, args: tuple, output) -> None:
+        if not torch.compiler.is_compiling():
+            queue.close()
+
+    model.register_forward_pre_hook(open_queue)
+    model.register_forward_hook(close_queue)
+    return queue
 
 
-@contextlib.contextmanager
-def batched_running_stats() -> Iterator[None]:
-    """Make the running-stat updates of the grouped BN layers called in the block together at
-    its end (the same values as one by one). A block that raises makes none of them."""
-    global _queued
-    outer, _queued = _queued, _QueuedUpdates()
-    try:
-        yield
-        _queued.flush()
-    finally:
-        _queued = outer
-
-
-def _queue_running_stats(layer: GroupedBatchNorm3d, stats: torch.Tensor, values_per_group: int) -> bool:
-    """Queue ``layer``'s update from its [2, G, C] group statistics when a block is open and the
-    layer can join a batch (a fixed momentum; not while torch.compile traces); True if queued."""
-    if _queued is None or layer.momentum is None or torch.compiler.is_compiling():
-        return False
-    _queued.add(layer, stats, values_per_group)
-    return True
-
-
-def _update_queued(queued: list[tuple[GroupedBatchNorm3d, torch.Tensor, int]]) -> None:
+def _update_queued(queued: list[tuple[GroupedBatchNorm3d, torch.Tensor, int]], factor_cache: dict) -> None:
     """``_update_running_stats_equal_groups`` for every queued layer, batched over the layers
     that share a group count, momentum, device and dtypes."""
     batches: dict[tuple, list] = {}
@@ -255,7 +295,8 @@ def _update_queued(queued: list[tuple[GroupedBatchNorm3d, torch.Tensor, int]]) -
     for (num_groups, momentum, device, dtype, buffer_dtype), entries in batches.items():
         layers = [layer for layer, _, _ in entries]
         channels = [stats.shape[2] for _, stats, _ in entries]
-        factors = _channel_factors(tuple(zip(channels, (n for _, _, n in entries))), num_groups, device, dtype)
+        layer_sizes = tuple(zip(channels, (n for _, _, n in entries)))
+        factors = _channel_factors(layer_sizes, num_groups, device, dtype, factor_cache)
         stats = torch.cat([stats for _, stats, _ in entries], dim=2)
         centre = stats.mean(dim=1)  # the mean, and the mean within-group unbiased variance
         between = torch.sub(stats[0], centre[0]).square_().mean(dim=0)
@@ -270,18 +311,18 @@ def _update_queued(queued: list[tuple[GroupedBatchNorm3d, torch.Tensor, int]]) -
 
 
 def _channel_factors(layers: tuple[tuple[int, int], ...], num_groups: int, device: torch.device,
-                     dtype: torch.dtype) -> torch.Tensor:
+                     dtype: torch.dtype, cache: dict) -> torch.Tensor:
     """[2, channels of all layers]: each layer's ``(n - 1) / n`` and ``N / (N - 1)`` for ``n``
     values per group and ``N = n * num_groups``, repeated over its channels. Made once per set
     of layer shapes (a schedule has a few), so a step copies nothing from the host."""
     key = (layers, num_groups, device, dtype)
-    if key not in _factors:
+    if key not in cache:
         channels = torch.tensor([channels for channels, _ in layers])
         values = torch.tensor([n for _, n in layers], dtype=torch.float64)
         total = values * num_groups
         per_layer = torch.stack([(values - 1) / values, total / (total - 1).clamp(min=1)])
-        _factors[key] = per_layer.repeat_interleave(channels, dim=1).to(device=device, dtype=dtype)
-    return _factors[key]
+        cache[key] = per_layer.repeat_interleave(channels, dim=1).to(device=device, dtype=dtype)
+    return cache[key]
 
 
 def _normalise_strided_groups(

@@ -4,7 +4,8 @@ Iteration i of an epoch takes the next global batch (the size of short-cycle pha
 from one permutation of the dataset shared by all ranks; each rank gets its own share of that
 global batch (``bn_groups.rank_share``: chosen so the ranks' BN groups are those one process
 would form). So ranks see disjoint clips, the same shape at the same iteration, and the same
-number of iterations.
+number of iterations. Precise BN's batches (full shape, baseline batch) are laid out the same
+way from a permutation of their own.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from slowfast.multigrid.shape import ClipShape
 from slowfast.utils.bn_groups import rank_share
 
 Batch = list[tuple[int, ClipShape, int]]
+# SeedSequence streams of an epoch's permutations: the training batches' and precise BN's.
+TRAINING_STREAM, PRECISE_BN_STREAM = (), (1,)
 
 
 def phase_batch_counts(dataset_size: int, global_batch_sizes: Sequence[int]) -> list[int]:
@@ -108,8 +111,19 @@ class MultigridBatchSampler:
     @property
     def batches_in_epoch(self) -> int:
         """Iterations of the whole current epoch, resumed part included."""
-        sizes = self.stage.short_cycle_batch_sizes
+        return self.batches_in(self.epoch)
+
+    def batches_in(self, epoch: int) -> int:
+        """Iterations of ``epoch``."""
+        sizes = self.schedule.stage_at(epoch).short_cycle_batch_sizes
         return count_batches(self.dataset_size, sizes, self.world_size, self.drop_last)
+
+    def clips_in(self, epoch: int) -> int:
+        """Clips the batches of ``epoch`` hold over all ranks."""
+        sizes = self.schedule.stage_at(epoch).short_cycle_batch_sizes
+        counts = phase_batch_counts(self.dataset_size, sizes)
+        full = sum(count * size for count, size in zip(counts, sizes))
+        return full + (0 if self.drop_last else _leftover(self.dataset_size, sizes, counts, self.world_size))
 
     def __len__(self) -> int:
         """Batches ``__iter__`` yields: the epoch's batches from ``start_batch`` on."""
@@ -117,20 +131,32 @@ class MultigridBatchSampler:
 
     def __iter__(self) -> Iterator[Batch]:
         """This rank's batches of the current epoch, from ``start_batch`` on."""
-        order = self._permutation()
-        stage = self.stage
-        shapes = stage.short_cycle_shapes
+        order = self._permutation(self.epoch, TRAINING_STREAM)
+        shapes = self.stage.short_cycle_shapes
         for iteration, (start, global_size) in enumerate(self._global_batches()):
             if iteration < self.start_batch:
                 continue
-            group_size = self.schedule.bn_group_size(global_size) if self.grouped_bn else None
-            share = rank_share(global_size, self.world_size, self.rank, group_size)
-            shape = shapes[iteration % len(shapes)]
-            yield [(int(order[start + position]), shape, self.epoch) for position in share]
+            yield self._share(order[start:start + global_size], shapes[iteration % len(shapes)], self.epoch)
 
-    def _permutation(self) -> np.ndarray:
-        """The epoch's shuffled dataset order, seeded by (seed, epoch) only."""
-        generator = np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch]))
+    def full_shape_batches(self, epoch: int, batch_size: int, num_batches: int) -> list[Batch]:
+        """This rank's share of up to ``num_batches`` global batches of ``batch_size`` clips (rounded
+        down to a multiple of the ranks, at least one per rank) at the schedule's full shape, from
+        epoch ``epoch``'s precise-BN permutation: every rank gets as many batches."""
+        global_size = max(batch_size // self.world_size, 1) * self.world_size
+        order = self._permutation(epoch, PRECISE_BN_STREAM)
+        shape = self.schedule.full_shape
+        count = min(num_batches, self.dataset_size // global_size)
+        return [self._share(order[b * global_size:(b + 1) * global_size], shape, epoch) for b in range(count)]
+
+    def _share(self, global_batch: np.ndarray, shape: ClipShape, epoch: int) -> Batch:
+        """This rank's items of one global batch (its BN groups those one process would form)."""
+        group_size = self.schedule.bn_group_size(len(global_batch)) if self.grouped_bn else None
+        share = rank_share(len(global_batch), self.world_size, self.rank, group_size)
+        return [(int(global_batch[position]), shape, epoch) for position in share]
+
+    def _permutation(self, epoch: int, stream: tuple[int, ...]) -> np.ndarray:
+        """A shuffled dataset order seeded by (seed, epoch, stream) only."""
+        generator = np.random.default_rng(np.random.SeedSequence([self.seed, epoch, *stream]))
         return generator.permutation(self.dataset_size)
 
     def _global_batches(self) -> Iterator[tuple[int, int]]:

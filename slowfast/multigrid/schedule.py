@@ -6,8 +6,9 @@ reads the config.
 """
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slowfast.multigrid.long_cycle import CycleShape, StagePlan, long_cycle_plan
@@ -76,8 +77,21 @@ class Schedule:
     eval_freq: int
     eval_period: int
     checkpoint_period: int
+    spec: ScheduleSpec = field(compare=False, repr=False)  # the values it was made from
     # The BN group policy (ScheduleSpec.bn_groups), the one the model's BN layers follow.
     bn_groups: BNGroups = BNGroups()
+
+    @property
+    def full_shape(self) -> ClipShape:
+        """The baseline's training shape (DATA.NUM_FRAMES x DATA.TRAIN_CROP_SIZE): the base shape of
+        a stage at long-cycle factors 1, 1 (precise BN's shape)."""
+        return _make_stage(self.spec, 0, 0, 1, CycleShape(self.spec.num_frames, self.spec.crop_size, 1, 1.0),
+                           lr_multiplier=1.0).base_shape
+
+    def with_max_epoch(self, max_epoch: int) -> Schedule:
+        """The schedule the same settings give with SOLVER.MAX_EPOCH ``max_epoch`` (a resumed run's
+        check that a new MAX_EPOCH leaves its trained epochs as they were)."""
+        return make_schedule(replace(self.spec, max_epoch=max_epoch))
 
     def bn_group_size(self, global_batch: int) -> int | None:
         """Clips per BN statistic in a global batch of ``global_batch`` clips; None without
@@ -194,8 +208,13 @@ def schedule_spec(cfg: Any) -> ScheduleSpec:
     )
 
 
+@functools.lru_cache(maxsize=16)
 def make_schedule(spec: ScheduleSpec) -> Schedule:
-    """Build the schedule from validated plain values (see ``build_schedule``)."""
+    """Build the schedule from validated plain values (see ``build_schedule``).
+
+    Memoised on the frozen spec: the config's validation and the run that loads it share one
+    (immutable) schedule object instead of building it again.
+    """
     if spec.long_cycle:
         plans = long_cycle_plan(spec)
         stages = _long_cycle_stages(spec, plans)
@@ -221,6 +240,7 @@ def make_schedule(spec: ScheduleSpec) -> Schedule:
         eval_freq=spec.eval_freq,
         eval_period=spec.eval_period,
         checkpoint_period=spec.checkpoint_period,
+        spec=spec,
         bn_groups=spec.bn_groups,
     )
 

@@ -215,10 +215,11 @@ def differentiable_all_reduce_sum(tensor: torch.Tensor, group=None) -> torch.Ten
     return _AllReduceSum.apply(tensor, group)
 
 
-def rng_states_of_all_ranks(own_state: dict) -> dict:
+def states_of_all_ranks(own_state: dict) -> dict:
     """``own_state`` in one process; else every rank's state under "per_rank" (a collective call).
 
-    A checkpoint written by rank 0 then lets each rank of a resumed run continue its own draws.
+    A checkpoint written by rank 0 then lets each rank of a resumed run continue from its own
+    state (RNG draws, a hook's per-rank sums).
     """
     if world_size() == 1:
         return own_state
@@ -227,8 +228,8 @@ def rng_states_of_all_ranks(own_state: dict) -> dict:
     return {"per_rank": states}
 
 
-def rng_state_of_this_rank(saved: dict) -> dict:
-    """This rank's state from what :func:`rng_states_of_all_ranks` saved (rank 0's if ranks differ)."""
+def state_of_this_rank(saved: dict) -> dict:
+    """This rank's state from what :func:`states_of_all_ranks` saved (rank 0's if ranks differ)."""
     if "per_rank" not in saved:
         return saved
     states = saved["per_rank"]

@@ -110,6 +110,18 @@ def test_trainer_state_must_be_plain_python(tmp_path):
     assert ckpt.list_checkpoints(tmp_path) == []
 
 
+def test_hook_state_may_hold_tensors_and_plain_python_only(tmp_path):
+    model = tiny_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"^hooks\['Meter'\]\['sum'\] is a float64; a checkpoint's hook state may "
+                                        r"only hold tensors, None/bool"):
+        ckpt.save_checkpoint(tmp_path, 0, model, optimizer, CFG_YAML, {}, hooks={"Meter": {"sum": np.float64(2)}})
+    hooks = {"WeightEMA": {"updates": 3, "average": {"w": torch.arange(4.0)}}}
+    path = ckpt.save_checkpoint(tmp_path, 0, model, optimizer, CFG_YAML, {}, hooks=hooks)
+    saved = ckpt.load_checkpoint_file(path)["hooks"]
+    assert saved["WeightEMA"]["updates"] == 3 and torch.equal(saved["WeightEMA"]["average"]["w"], torch.arange(4.0))
+
+
 def test_checkpoints_sorted_by_epoch_number_not_name(tmp_path):
     folder = ckpt.checkpoint_dir(tmp_path)
     folder.mkdir()

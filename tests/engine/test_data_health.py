@@ -33,7 +33,8 @@ def test_a_short_epoch_is_judged_once_it_is_complete_and_counts_survive_a_checkp
     counter.check_batch([0, 1], torch.tensor([2, 3]), "a")
     counter.judge("x")  # 2 of 2, but the epoch has 6 clips
     resumed = FailedVideoCounter(0.25, num_videos=6, min_clips=256)
-    resumed.load_state(counter.state(), epoch_clips=6)
+    resumed.load_state(counter.state())
+    resumed.start_epoch(epoch_clips=6, resumed=True)
     assert (resumed.epoch_count, resumed.epoch_requested, resumed.failed_videos) == (2, 2, {0, 1})
     resumed.check_batch([2, 3, 4, 5], torch.tensor([2, 3, 4, 5]), "b")
     with pytest.raises(TooManyFailedVideosError, match=r"^2 of the 6 training clips"):

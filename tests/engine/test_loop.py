@@ -1,6 +1,8 @@
 """The training loop and its hooks with a toy model and a fake loader: no video is decoded."""
+import gc
 import math
 import time
+import weakref
 from types import SimpleNamespace
 
 import pytest
@@ -8,12 +10,13 @@ import torch
 from torch import nn
 
 from slowfast.engine import checkpoint as ckpt
-from slowfast.engine.epoch_hooks import EpochCheckpointer, LastCheckpointer
+from slowfast.engine.epoch_hooks import EpochCheckpointer, Evaluation, LastCheckpointer
 from slowfast.engine.finite_guard import NonFiniteLossError
 from slowfast.engine.hooks import EpochStats, FiniteLoss, IterationLogger, StepTimeSplit
 from slowfast.engine.loop import HookBase, TrainerBase
 from slowfast.engine.state import TrainerState
 from slowfast.engine.time_split import CATEGORIES
+from slowfast.utils import distributed
 from slowfast.utils.logging import MetricsWriter
 
 CFG_YAML = "MODEL:\n  NUM_CLASSES: 3\n"
@@ -55,10 +58,10 @@ class FakeLoader:
     """Yields (clips, labels, used videos) for the sampler's batches, waiting ``wait`` seconds each."""
 
     def __init__(self, sampler: FakeSampler, wait: float = 0.0) -> None:
-        self.batch_sampler, self.wait = sampler, wait
+        self.sampler, self.wait = sampler, wait
 
     def __iter__(self):
-        for batch in self.batch_sampler:
+        for batch in self.sampler:
             time.sleep(self.wait)
             indices = torch.tensor([index for index, _, _ in batch])
             generator = torch.Generator().manual_seed(int(indices[0]))
@@ -79,7 +82,8 @@ class Toy(nn.Module):
 def toy_trainer(hooks=(), loss_fn=None, wait: float = 0.0, **kwargs) -> TrainerBase:
     model = Toy()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    return TrainerBase(model, optimizer, FakeLoader(FakeSampler(), wait), FakeSchedule(), hooks,
+    sampler = FakeSampler()
+    return TrainerBase(model, optimizer, FakeLoader(sampler, wait), sampler, FakeSchedule(), hooks,
                        loss_fn=loss_fn or nn.CrossEntropyLoss(), **kwargs)
 
 
@@ -159,7 +163,7 @@ def test_a_resumed_epoch_starts_at_its_first_untrained_batch():
     assert trainer.state.global_iter == 1 and trainer.start_batch == 0
 
 
-def test_a_hook_raising_stops_the_loop():
+def test_a_hook_raising_stops_the_loop_and_after_train_still_runs():
     calls: list = []
 
     class Boom(HookBase):
@@ -172,7 +176,7 @@ def test_a_hook_raising_stops_the_loop():
         trainer.train(0, 2)
     assert [(event, it) for _, event, _, it in calls if event.endswith("step")] == [
         ("before_step", 0), ("after_step", 0), ("before_step", 1)]
-    assert trainer.state.global_iter == 2 and ("a", "after_train", 0, None) not in calls
+    assert trainer.state.global_iter == 2 and calls[-1] == ("a", "after_train", 0, None)
 
 
 def test_a_non_finite_loss_skips_the_update_when_asked_and_the_run_goes_on(caplog):
@@ -203,19 +207,28 @@ def test_a_non_finite_loss_stops_the_run_naming_the_iteration_when_not_skipped(t
 
 
 def test_trainer_state_round_trips_and_writes_what_checkpoints_always_held():
-    state = TrainerState(global_iter=7, samples_seen=56, best_top1=50.0, best_top5=90.0)
+    state = TrainerState(global_iter=7, samples_seen=56)
     state.time_split.add(1, "val", 2.5)
     saved = state.state_dict()
-    assert saved == {"global_iter": 7, "samples_seen": 56, "best_top1": 50.0, "best_top5": 90.0,
+    assert saved == {"global_iter": 7, "samples_seen": 56,
                      "time_split": {"1": {**dict.fromkeys(CATEGORIES, 0.0), "val": 2.5}}}
     restored = TrainerState()
     restored.load_state_dict(saved)
     assert restored.state_dict() == saved
-    restored.update_best({"top1": 40.0, "top5": 95.0, "map": 0.3})
-    assert (restored.best("top1"), restored.best("top5"), restored.best("map")) == (50.0, 95.0, 0.3)
     older = TrainerState()
     older.load_state_dict({"global_iter": 3, "samples_seen": 6, "best_top1": 0.0})  # no time split yet
-    assert older.global_iter == 3 and older.time_split.records() == [] and older.best_top5 is None
+    assert older.global_iter == 3 and older.time_split.records() == []
+
+
+def test_the_evaluation_hook_keeps_the_best_metrics_as_its_state():
+    evaluation = Evaluation(None, None, 3, "sum", "softmax", None, None, None, MetricsWriter(None, "toy"))
+    assert evaluation.state_dict() == {"best_top1": 0.0}
+    evaluation.best.update({"top1": 50.0, "top5": 90.0})
+    evaluation.best.update({"top1": 40.0, "top5": 95.0, "map": 0.3})
+    assert evaluation.state_dict() == {"best_top1": 50.0, "best_top5": 95.0, "best_map": 0.3}
+    restored = Evaluation(None, None, 3, "sum", "softmax", None, None, None, MetricsWriter(None, "toy"))
+    restored.load_state_dict({"best_top1": 50.0, "best_top5": 95.0})
+    assert (restored.best.value("top1"), restored.best.value("top5"), restored.best.map) == (50.0, 95.0, None)
 
 
 def test_time_split_counts_data_steps_and_compile_per_stage(caplog):
@@ -242,6 +255,7 @@ def test_checkpointer_saves_checkpoint_epochs_with_the_state_and_times_itself(tm
     assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == ["checkpoint_epoch_00004.pyth"]  # keep 1
     saved = ckpt.load_checkpoint_file(ckpt.checkpoint_path(tmp_path, 3))
     assert saved["trainer_state"]["global_iter"] == 12 and saved["rng_state"] is not None
+    assert saved["hooks"] == {}  # neither hook has state
     # Stage 0's checkpoint (epoch 2) was timed; the save in progress counts once it is done.
     assert saved["trainer_state"]["time_split"]["0"]["checkpoint"] > 0
 
@@ -264,7 +278,8 @@ def test_logging_hooks_write_iteration_and_epoch_records(tmp_path, read_metrics)
     assert [r["eta"] for r in iters][-1] is not None and all(math.isfinite(r["loss"]) for r in iters)
     epochs = read_metrics(tmp_path, "train_epoch")
     assert [(r["epoch"], r["stage"], r["samples_seen"]) for r in epochs] == [("1/4", 0, 6), ("2/4", 0, 12)]
-    assert set(trainer.epoch_state()) == {"loss", "correct", "samples", "steps", "has_correct"}
+    assert set(trainer.hook_states()) == {"EpochStats"}
+    assert set(trainer.hook_states()["EpochStats"]) == {"loss", "correct", "samples", "steps", "has_correct"}
 
 
 class Interrupted(Exception):
@@ -293,7 +308,7 @@ def run_with_last_checkpoint(output_dir, stop_at=None, resume=False) -> TrainerB
     if resume:
         resumed = ckpt.resume_latest(output_dir, trainer.model, trainer.optimizer, CFG_YAML)
         start_epoch, trainer.start_batch = resumed["epoch"], resumed["start_batch"]
-        trainer.resumed_epoch_state = resumed["epoch_sums"]
+        trainer.load_hook_states(resumed["hooks"])
         trainer.state.load_state_dict(resumed["trainer_state"])
     trainer.train(start_epoch, 1)
     return trainer
@@ -304,7 +319,7 @@ def test_a_run_resumed_from_the_mid_epoch_checkpoint_ends_like_the_uninterrupted
     with pytest.raises(Interrupted):
         run_with_last_checkpoint(tmp_path / "resumed", stop_at=1)
     saved = ckpt.load_checkpoint_file(ckpt.last_checkpoint_path(tmp_path / "resumed"))
-    assert (saved["epoch"], saved["next_batch"], saved["epoch_sums"]["steps"]) == (0, 2, 2)
+    assert (saved["epoch"], saved["next_batch"], saved["hooks"]["EpochStats"]["steps"]) == (0, 2, 2)
     resumed = run_with_last_checkpoint(tmp_path / "resumed", resume=True)
 
     assert torch.equal(whole.model.linear.weight, resumed.model.linear.weight)
@@ -312,3 +327,111 @@ def test_a_run_resumed_from_the_mid_epoch_checkpoint_ends_like_the_uninterrupted
     (expected,) = read_metrics(tmp_path / "whole", "train_epoch")
     (actual,) = read_metrics(tmp_path / "resumed", "train_epoch")
     assert expected == actual  # the epoch's mean loss and errors include the steps before the kill
+
+
+class ClosingWriter(MetricsWriter):
+    """A disabled writer that counts its closes."""
+
+    def __init__(self) -> None:
+        super().__init__(None, "toy")
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_run_stopped_by_a_non_finite_loss_still_closes_its_writer_and_logs_its_time_split(tmp_path, caplog):
+    writer = ClosingWriter()
+    hooks = [FiniteLoss(torch.device("cpu"), str(tmp_path), log_period=1),
+             IterationLogger(1, None, writer, multi_label=False, batches_in=lambda epoch: 3),
+             StepTimeSplit(compiling=False, stats_dir=None, is_main=True)]
+    trainer = toy_trainer(hooks, loss_fn=nan_at_call(2))
+    with caplog.at_level("INFO"), pytest.raises(NonFiniteLossError, match=r"^loss is nan at epoch 1, iteration 2"):
+        trainer.train(0, 2)
+    assert writer.closed == 1
+    assert "seconds per multigrid stage" in caplog.text
+
+
+def test_an_after_train_that_fails_while_the_run_stops_leaves_the_runs_error_raised(caplog):
+    calls: list = []
+
+    class Boom(HookBase):
+        def after_step(self):
+            raise RuntimeError("the run's error")
+
+        def after_train(self):
+            raise OSError("cannot close")
+
+    trainer = toy_trainer([Boom(), Recorder("a", calls)])
+    with pytest.raises(RuntimeError, match="the run's error"):
+        trainer.train(0, 1)
+    assert calls[-1] == ("a", "after_train", 0, None)  # the hooks after the failing one ran too
+    assert "Boom.after_train failed while the run stopped on an error" in caplog.text and "cannot close" in caplog.text
+
+
+def test_hooks_hold_their_trainer_weakly():
+    hook = Recorder("a", [])
+    with pytest.raises(ReferenceError, match="hook a has no trainer"):
+        hook.trainer
+    trainer = toy_trainer([hook])
+    assert hook.trainer is trainer
+    gone = weakref.ref(trainer)
+    gc.disable()
+    try:
+        del trainer
+        assert gone() is None  # freed by its reference count: no cycle through the hook
+    finally:
+        gc.enable()
+    with pytest.raises(ReferenceError):
+        hook.trainer
+
+
+class Counter(HookBase):
+    """A hook with state: how many steps it saw."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def after_step(self):
+        self.steps += 1
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps = state["steps"]
+
+
+def test_hook_state_is_kept_by_hook_name_and_given_back_to_the_hook_of_that_name(caplog):
+    trainer = toy_trainer([Recorder("a", []), Counter()])
+    trainer.train(0, 1)
+    assert trainer.hook_states() == {"Counter": {"steps": 3}}  # only hooks that define state
+    fresh = Counter()
+    toy_trainer([fresh]).load_hook_states({"Counter": {"steps": 3}, "Gone": {"x": 1}})
+    assert fresh.steps == 3 and "holds the state of hooks this run does not have: ['Gone']" in caplog.text
+    with pytest.raises(ValueError, match="two hooks with state are named 'Counter'"):
+        toy_trainer([Counter(), Counter()])
+    second = Counter()
+    second.name = "Counter2"
+    assert set(toy_trainer([Counter(), second]).hook_states()) == {"Counter", "Counter2"}
+
+
+def test_per_rank_hook_state_is_saved_for_every_rank_and_each_rank_resumes_its_own(monkeypatch):
+    class RankCounter(Counter):
+        state_per_rank = True
+
+    class Shared(Counter):
+        pass
+
+    trainer = toy_trainer([RankCounter(), Shared()])
+    trainer.train(0, 1)
+    # As rank 1 of 2, whose peer saw 5 steps: the gather is a collective only for per-rank state.
+    monkeypatch.setattr(distributed, "states_of_all_ranks", lambda own: {"per_rank": [{"steps": 5}, own]})
+    saved = trainer.hook_states()
+    assert saved == {"RankCounter": {"per_rank": [{"steps": 5}, {"steps": 3}]}, "Shared": {"steps": 3}}
+    for rank, steps in ((0, 5), (1, 3)):
+        monkeypatch.setattr(distributed, "rank", lambda rank=rank: rank)
+        monkeypatch.setattr(distributed, "world_size", lambda: 2)
+        resumed, shared = RankCounter(), Shared()
+        toy_trainer([resumed, shared]).load_hook_states(saved)
+        assert (resumed.steps, shared.steps) == (steps, 3)

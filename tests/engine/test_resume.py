@@ -28,7 +28,8 @@ def save_epoch(folder, epoch: int, fill: float, cfg_yaml: str = CFG_YAML) -> Non
 
 def save_last(folder, epoch: int, next_batch: int, fill: float) -> None:
     model, optimizer = model_and_optimizer(fill)
-    ckpt.save_last_checkpoint(folder, epoch, next_batch, SUMS, model, optimizer, CFG_YAML, {"global_iter": 50})
+    ckpt.save_last_checkpoint(folder, epoch, next_batch, model, optimizer, CFG_YAML, {"global_iter": 50},
+                              hooks={"EpochStats": SUMS})
 
 
 def resume(folder, cfg_yaml: str = CFG_YAML) -> tuple[dict, nn.Module]:
@@ -57,13 +58,13 @@ def test_resume_takes_the_most_advanced_of_last_and_epoch_checkpoints(tmp_path):
     save_last(tmp_path, 2, 3, fill=2.0)  # 3 batches of epoch 2 done
     resumed, model = resume(tmp_path)
     assert (resumed["epoch"], resumed["start_batch"]) == (2, 3)
-    assert resumed["epoch_sums"] == SUMS and resumed["trainer_state"] == {"global_iter": 50}
+    assert resumed["hooks"] == {"EpochStats": SUMS} and resumed["trainer_state"] == {"global_iter": 50}
     assert resumed["path"] == ckpt.last_checkpoint_path(tmp_path)
     assert torch.equal(model.weight, torch.full((2, 3), 2.0))
 
     save_epoch(tmp_path, 2, fill=3.0)  # the epoch finished after the last save
     resumed, model = resume(tmp_path)
-    assert (resumed["epoch"], resumed["start_batch"], resumed["epoch_sums"]) == (3, 0, None)
+    assert (resumed["epoch"], resumed["start_batch"], resumed["hooks"]) == (3, 0, {})
     assert torch.equal(model.weight, torch.full((2, 3), 3.0))
 
 

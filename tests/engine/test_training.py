@@ -80,9 +80,10 @@ def test_baseline_run_logs_every_record_and_tests_the_last_checkpoint(make_cfg, 
         assert saved["epoch"] == epoch and saved["rng_state"] is not None
         # Written after that epoch's validation, so a resumed run knows the best top-1 so far.
         assert sorted(saved["trainer_state"].pop("time_split")) == [str(0)]  # one stage, seconds vary
-        assert saved["trainer_state"] == {"global_iter": 4 * (epoch + 1), "samples_seen": 32 * (epoch + 1),
-                                          "best_top1": pytest.approx(100 - val["min_top1_err"], abs=1e-5),
-                                          "best_top5": pytest.approx(100 - val["min_top5_err"], abs=1e-5)}
+        assert saved["trainer_state"] == {"global_iter": 4 * (epoch + 1), "samples_seen": 32 * (epoch + 1)}
+        assert set(saved["hooks"]) == {"DataHealth", "EpochStats", "Evaluation"}  # the hooks with state
+        assert saved["hooks"]["Evaluation"] == {"best_top1": pytest.approx(100 - val["min_top1_err"], abs=1e-5),
+                                                "best_top5": pytest.approx(100 - val["min_top5_err"], abs=1e-5)}
 
     events = EventAccumulator(str(Path(out) / "runs-kinetics"))
     events.Reload()

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from slowfast.models.norm import GroupedBatchNorm3d, batched_running_stats
+from slowfast.models.norm import GroupedBatchNorm3d, RunningStatQueue, batch_running_stat_updates
 
 CHANNELS = 3
 
@@ -223,12 +223,18 @@ def _layers_of_several_shapes(momentum=0.1):
     return layers, inputs
 
 
+def _queue_of(layers) -> RunningStatQueue:
+    queue = RunningStatQueue()
+    queue.attach(layers)
+    return queue
+
+
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batched_running_stats_equal_one_by_one(momentum):
     one_by_one, inputs = _layers_of_several_shapes(momentum)
     batched, _ = _layers_of_several_shapes(momentum)
     expected = [layer(x) for layer, x in zip(one_by_one, inputs)]
-    with batched_running_stats():
+    with _queue_of(batched).collecting():
         outputs = [layer(x) for layer, x in zip(batched, inputs)]
         # Queued, not yet made (with a fixed momentum): the buffers still hold the old values.
         assert all(int(layer.num_batches_tracked) == (0 if momentum else 1) for layer in batched)
@@ -244,7 +250,7 @@ def test_batched_running_stats_of_a_layer_called_twice_follow_the_calls_in_order
     (layer, *_), _ = _layers_of_several_shapes()
     second = torch.randn_like(inputs[0]) - 2
     reference(inputs[0]), reference(second)
-    with batched_running_stats():
+    with _queue_of([layer]).collecting():
         layer(inputs[0]), layer(second)
     torch.testing.assert_close(layer.running_mean, reference.running_mean, rtol=1e-6, atol=1e-7)
     torch.testing.assert_close(layer.running_var, reference.running_var, rtol=1e-6, atol=1e-7)
@@ -254,9 +260,58 @@ def test_batched_running_stats_of_a_layer_called_twice_follow_the_calls_in_order
 def test_a_block_that_raises_updates_no_running_stats():
     layers, inputs = _layers_of_several_shapes()
     before = [layer.running_mean.clone() for layer in layers]
-    with pytest.raises(RuntimeError, match="stop"), batched_running_stats():
+    queue = _queue_of(layers)
+    with pytest.raises(RuntimeError, match="stop"), queue.collecting():
         [layer(x) for layer, x in zip(layers, inputs)]
         raise RuntimeError("stop")
     assert all(torch.equal(layer.running_mean, old) for layer, old in zip(layers, before))
     layers[0](inputs[0])  # after the block, updates are made at once again
     assert not torch.equal(layers[0].running_mean, before[0])
+
+
+class _Widening(nn.Module):
+    """Grouped BN layers of several widths in one forward (each after a 1x1x1 conv)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.convs = nn.ModuleList(nn.Conv3d(a, b, 1) for a, b in [(3, 4), (4, 6), (6, 6)])
+        self.norms = nn.ModuleList(GroupedBatchNorm3d(c, group_size=2) for c in (4, 6, 6))
+        self.fail = fail
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv, norm in zip(self.convs, self.norms):
+            x = norm(conv(x))
+            if self.fail:
+                raise RuntimeError("stop")
+        return x
+
+
+def test_a_model_set_to_batch_its_updates_makes_them_at_the_end_of_each_forward():
+    one_by_one, batched = _Widening(), _Widening()
+    queue = batch_running_stat_updates(batched)
+    assert batch_running_stat_updates(batched) is queue  # once per model
+    assert all(norm.running_stat_queue is queue for norm in batched.norms)
+    seen = []
+    batched.norms[2].register_forward_hook(lambda *_: seen.append(int(batched.norms[0].num_batches_tracked)))
+    x = torch.randn(8, 3, 2, 3, 3)
+    for _ in range(2):
+        torch.testing.assert_close(batched(x), one_by_one(x), rtol=0, atol=0)
+    assert seen == [0, 1]  # queued during the forward, made at its end
+    for ours, reference in zip(batched.norms, one_by_one.norms):
+        torch.testing.assert_close(ours.running_mean, reference.running_mean, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(ours.running_var, reference.running_var, rtol=1e-6, atol=1e-7)
+        assert int(ours.num_batches_tracked) == 2
+    # Outside the model's forward (a layer called on its own) a layer updates at once.
+    batched.norms[0](torch.randn(4, 4, 1, 2, 2))
+    assert int(batched.norms[0].num_batches_tracked) == 3 and not queue.is_open
+
+
+def test_a_forward_that_raises_makes_none_of_its_updates():
+    model = _Widening(fail=True)
+    batch_running_stat_updates(model)
+    with pytest.raises(RuntimeError, match="stop"):
+        model(torch.randn(8, 3, 2, 3, 3))
+    model.fail = False
+    model(torch.randn(8, 3, 2, 3, 3))  # the next forward drops the one left queued
+    assert [int(norm.num_batches_tracked) for norm in model.norms] == [1, 1, 1]

@@ -183,3 +183,46 @@ def test_drives_a_torch_dataloader(short_cycle):
     assert len(result) == len(loader) == 3
     assert [crops for _, crops in result] == [[32] * 12, [45] * 6, [64] * 3]
     assert [indices for indices, _ in result] == [[i for i, _, _ in b] for b in batches(sampler, 1)]
+
+
+def test_epoch_sizes_can_be_asked_for_any_epoch(make_cfg):
+    """Long cycle, TRAIN.BATCH_SIZE 2: the stages' batches differ, and so do their counts."""
+    schedule = build_schedule(make_cfg({**TINY, "TRAIN.BATCH_SIZE": 2, "MULTIGRID.LONG_CYCLE": True}))
+    sampler = MultigridBatchSampler(100, schedule, world_size=2)
+    for epoch in range(schedule.max_epoch):
+        size = schedule.stage_at(epoch).batch_size
+        assert sampler.batches_in(epoch) == count_batches(100, [size], 2) == 100 // size
+        assert sampler.clips_in(epoch) == 100 // size * size
+    assert len({sampler.batches_in(epoch) for epoch in range(schedule.max_epoch)}) > 1
+    partial = MultigridBatchSampler(100, schedule, world_size=2, drop_last=False)
+    assert partial.clips_in(0) == 100 and partial.batches_in(0) == sampler.batches_in(0) + (100 % 16 > 0)
+
+
+@pytest.mark.parametrize("grouping", ["clips", "values"])
+def test_precise_bn_batches_are_full_shape_global_batches_split_like_training_ones(make_cfg, grouping):
+    """BN_BASE_SIZE 2 over batches of 4 on 2 ranks: each rank's share makes the groups one
+    process would; the full shape whatever the stage; a permutation of its own per epoch."""
+    cfg = make_cfg({**TINY, "TRAIN.BATCH_SIZE": 4, "MULTIGRID.LONG_CYCLE": True, "MULTIGRID.SHORT_CYCLE": True,
+                    "MULTIGRID.BN_BASE_SIZE": 2, "MULTIGRID.BN_GROUPING": grouping})
+    schedule = build_schedule(cfg)
+    assert schedule.full_shape == schedule.stages[-1].base_shape
+    assert (schedule.full_shape.num_frames, schedule.full_shape.crop_size) == (4, 64)
+    assert schedule.stage_at(0).base_shape != schedule.full_shape
+    samplers = [MultigridBatchSampler(30, schedule, 2, rank, seed=3, grouped_bn=True) for rank in range(2)]
+    per_rank = [sampler.full_shape_batches(0, 4, num_batches=10) for sampler in samplers]
+    single = MultigridBatchSampler(30, schedule, seed=3).full_shape_batches(0, 4, num_batches=10)
+    assert [len(b) for b in single] == [4] * 7 and [len(b) for b in per_rank[0]] == [2] * 7  # 30 // 4 batches
+    assert {shape for b in single + per_rank[0] for _, shape, _ in b} == {schedule.full_shape}
+    assert {epoch for b in single for _, _, epoch in b} == {0}
+    for whole, first, second in zip(single, *per_rank):
+        indices = [index for index, _, _ in whole]
+        # Groups of 2 are clips {0, 2} and {1, 3} of the global batch: each rank holds one.
+        assert [index for index, _, _ in first] == indices[0::2] and [index for index, _, _ in second] == indices[1::2]
+    order = [index for b in single for index, _, _ in b]
+    assert len(set(order)) == 28
+    training = [index for b in batches(MultigridBatchSampler(30, schedule, seed=3)) for index, _, _ in b]
+    assert order[:8] != training[:8]  # not the training order of the epoch
+    assert single == MultigridBatchSampler(30, schedule, seed=3).full_shape_batches(0, 4, 10)
+    assert single != MultigridBatchSampler(30, schedule, seed=3).full_shape_batches(1, 4, 10)
+    assert [len(b) for b in samplers[0].full_shape_batches(0, 4, num_batches=2)] == [2, 2]
+    assert [len(b) for b in samplers[0].full_shape_batches(0, 3, num_batches=2)] == [1, 1]  # 3 // 2 ranks x 2

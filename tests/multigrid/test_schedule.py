@@ -295,3 +295,11 @@ def test_schedule_modules_import_no_torch():
         "sys.exit(not already and 'torch' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_one_config_gives_one_schedule_object_and_another_max_epoch_the_schedule_it_configures(make_cfg):
+    cfg = make_cfg(MULTIGRID)
+    assert build_schedule(cfg) is build_schedule(make_cfg(MULTIGRID))  # validation and the run share it
+    longer = make_cfg({**MULTIGRID, "SOLVER.MAX_EPOCH": 300})
+    assert build_schedule(cfg).with_max_epoch(300) == build_schedule(longer)
+    assert build_schedule(cfg).with_max_epoch(300).max_epoch != build_schedule(cfg).max_epoch

@@ -41,8 +41,8 @@ def test_init_method_is_a_free_local_port_on_one_machine_and_required_on_several
 def test_single_process_helpers_are_no_ops():
     model = torch.nn.BatchNorm3d(2)
     assert distributed.wrap_for_ranks(model, torch.device("cpu")) is model
-    assert distributed.rng_states_of_all_ranks({"torch": 1}) == {"torch": 1}
-    assert distributed.rng_state_of_this_rank({"per_rank": [{"a": 0}, {"a": 1}]}) == {"a": 0}
+    assert distributed.states_of_all_ranks({"torch": 1}) == {"torch": 1}
+    assert distributed.state_of_this_rank({"per_rank": [{"a": 0}, {"a": 1}]}) == {"a": 0}
     assert distributed.all_reduce_sum(torch.ones(2)).tolist() == [1.0, 1.0]
     assert distributed.backend_for(torch.device("cpu")) == "gloo"
     assert distributed.backend_for(torch.device("cuda", 0)) == "nccl"

@@ -1,8 +1,9 @@
 """Checkpoint files in PySlowFast's layout, written atomically and read without running code.
 
 A checkpoint is ``OUTPUT_DIR/checkpoints/checkpoint_epoch_{epoch+1:05d}.pyth`` holding
-``{"epoch", "model_state", "optimizer_state", "cfg", "trainer_state"[, "rng_state"]}``;
-``epoch`` is the 0-based index of the epoch just finished. Files are read with
+``{"epoch", "model_state", "optimizer_state", "cfg", "trainer_state", "hooks"[, "rng_state"]}``;
+``epoch`` is the 0-based index of the epoch just finished, ``trainer_state`` the loop's counters
+and ``hooks`` each training hook's ``state_dict`` by hook name. Files are read with
 ``weights_only=True``, so a checkpoint can never run code.
 """
 from __future__ import annotations
@@ -77,35 +78,39 @@ def save_checkpoint(
     cfg_yaml: str,
     trainer_state: Mapping[str, Any],
     rng_state: Mapping[str, Any] | None = None,
+    hooks: Mapping[str, Any] | None = None,
 ) -> Path:
     """Atomically write the checkpoint of finished epoch ``epoch``; the caller picks the rank."""
-    _check_plain(dict(trainer_state), "trainer_state")
     if not isinstance(cfg_yaml, str):
         raise TypeError(f"cfg_yaml must be the YAML string of cfg.dump(), got {type(cfg_yaml)}")
-    contents = checkpoint_contents(epoch, model, optimizer, cfg_yaml, trainer_state, rng_state)
+    contents = checkpoint_contents(epoch, model, optimizer, cfg_yaml, trainer_state, rng_state, hooks)
     path = checkpoint_path(output_dir, epoch)
     write_checkpoint_file(contents, path)
     logger.info("Saved checkpoint %s", path)
     return path
 
 
-def _check_plain(value: Any, where: str) -> None:
-    """Reject values that ``weights_only`` loading would refuse later (only plain Python data)."""
+def _check_plain(value: Any, where: str, tensors: bool = False) -> None:
+    """Reject values that ``weights_only`` loading would refuse later: plain Python data (and
+    tensors, with ``tensors``)."""
     if value is None or type(value) in (bool, int, float, str):  # numpy scalars would not load
+        return
+    if tensors and isinstance(value, torch.Tensor):
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            _check_plain(item, f"{where}[{i}]")
+            _check_plain(item, f"{where}[{i}]", tensors)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"{where} has non-string key {key!r}; use str keys")
-            _check_plain(item, f"{where}[{key!r}]")
+            _check_plain(item, f"{where}[{key!r}]", tensors)
         return
+    part = "hook state" if tensors else "trainer_state"
     raise TypeError(
-        f"{where} is a {type(value).__name__}; a checkpoint's trainer_state may only hold "
-        "None/bool/int/float/str and lists, tuples or str-keyed dicts of them"
+        f"{where} is a {type(value).__name__}; a checkpoint's {part} may only hold "
+        f"{'tensors, ' if tensors else ''}None/bool/int/float/str and lists, tuples or str-keyed dicts of them"
     )
 
 
@@ -185,14 +190,19 @@ def checkpoint_contents(
     cfg_yaml: str,
     trainer_state: Mapping[str, Any],
     rng_state: Mapping[str, Any] | None,
+    hooks: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What every checkpoint holds: epoch, model and optimizer state, config, trainer state, RNG."""
+    """What every checkpoint holds: epoch, model and optimizer state, config, trainer state, the
+    hooks' states, RNG."""
+    _check_plain(dict(trainer_state), "trainer_state")
+    _check_plain(dict(hooks or {}), "hooks", tensors=True)
     contents: dict[str, Any] = {
         "epoch": int(epoch),
         "model_state": unwrap(model).state_dict(),
         "optimizer_state": optimizer.state_dict(),
         "cfg": cfg_yaml,
         "trainer_state": dict(trainer_state),
+        "hooks": dict(hooks or {}),
     }
     if rng_state is not None:
         contents["rng_state"] = dict(rng_state)

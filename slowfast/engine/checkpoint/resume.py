@@ -2,10 +2,10 @@
 
 Besides the epoch checkpoints, the trainer writes ``checkpoints/checkpoint_last.pyth`` at most
 every TRAIN.CHECKPOINT_MINUTES of wall clock. It holds the epoch in progress, ``next_batch`` (the
-batches of that epoch already trained), the epoch's running sums and everything an epoch
-checkpoint holds. Resume takes the most advanced readable checkpoint among the last one and the
-epoch ones, after checking that it comes from the same run (the same config up to the keys in
-``RESUMABLE_KEY_PREFIXES``).
+batches of that epoch already trained) and everything an epoch checkpoint holds (the hooks'
+state then includes the epoch's running sums). Resume takes the most advanced readable
+checkpoint among the last one and the epoch ones, after checking that it comes from the same run
+(the same config up to the keys in ``RESUMABLE_KEY_PREFIXES``).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import yaml
 from torch import nn
 
 from slowfast.engine.checkpoint import files
+from slowfast.engine.checkpoint.legacy import hook_states
 from slowfast.engine.checkpoint.model_state import load_model_state
 from slowfast.utils.logging import get_logger
 
@@ -63,16 +64,16 @@ def save_last_checkpoint(
     output_dir: str | os.PathLike,
     epoch: int,
     next_batch: int,
-    epoch_sums: Mapping[str, Any],
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     cfg_yaml: str,
     trainer_state: Mapping[str, Any],
     rng_state: Mapping[str, Any] | None = None,
+    hooks: Mapping[str, Any] | None = None,
 ) -> Path:
     """Atomically write the mid-epoch checkpoint: ``next_batch`` batches of 0-based ``epoch`` done."""
-    contents = files.checkpoint_contents(epoch, model, optimizer, cfg_yaml, trainer_state, rng_state)
-    contents.update(next_batch=int(next_batch), epoch_sums=dict(epoch_sums))
+    contents = files.checkpoint_contents(epoch, model, optimizer, cfg_yaml, trainer_state, rng_state, hooks)
+    contents.update(next_batch=int(next_batch))
     path = last_checkpoint_path(output_dir)
     files.write_checkpoint_file(contents, path)
     return path
@@ -86,10 +87,10 @@ def resume_latest(
 ) -> dict[str, Any] | None:
     """Load the most advanced readable checkpoint of this run; None when there is none.
 
-    Returns ``{"epoch" (the epoch to run next), "start_batch", "epoch_sums" (or None),
-    "trainer_state", "rng_state" (or None), "path", "cfg" (its YAML, or None)}``. Unreadable files are
-    logged and skipped;
-    a checkpoint of another run (different config) raises CheckpointError.
+    Returns ``{"epoch" (the epoch to run next), "start_batch", "trainer_state", "hooks" (each hook's
+    state by name; read from the older layout too, see ``legacy.py``), "rng_state" (or None),
+    "path", "cfg" (its YAML, or None)}``. Unreadable files are logged and skipped; a checkpoint of
+    another run (different config) raises CheckpointError.
     """
     remove_torn_temporaries(output_dir)
     candidates = _candidates(output_dir)
@@ -108,8 +109,8 @@ def resume_latest(
         optimizer.load_state_dict(contents["optimizer_state"])
         logger.info("Resuming from %s at epoch %d, batch %d", path, epoch + 1, start_batch)
         return {
-            "epoch": epoch, "start_batch": start_batch, "epoch_sums": contents.get("epoch_sums"),
-            "trainer_state": contents.get("trainer_state", {}), "rng_state": contents.get("rng_state"),
+            "epoch": epoch, "start_batch": start_batch, "trainer_state": contents.get("trainer_state", {}),
+            "hooks": hook_states(contents), "rng_state": contents.get("rng_state"),
             "path": path, "cfg": contents.get("cfg"),
         }
     if candidates:
