@@ -10,19 +10,18 @@ from typing import Optional
 import numpy as np
 
 from slowfast.datasets.clip_dataset import ClipDataset
-from slowfast.datasets.decoder import (
-    VideoDecodeError,
-    clip_frame_indices,
-    decode_clip,
-    ensemble_view_start,
-    random_start,
-    read_video_info,
-)
+from slowfast.datasets.decoder import VideoDecodeError, decode_clip, read_video_info
 from slowfast.datasets.errors import DataError
 from slowfast.datasets.frame_cache import DecodedVideoCache
 from slowfast.datasets.listed_files import check_listed_files
 from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.prepared import MANIFEST_NAME, PreparedManifest
+from slowfast.datasets.temporal_sampling import (
+    clip_frame_indices,
+    draw_sampling_rate,
+    ensemble_view_start,
+    random_start,
+)
 from slowfast.datasets.transforms import jitter_short_side, short_side_resize
 from slowfast.datasets.video_list import read_video_list
 from slowfast.multigrid.shape import ClipShape
@@ -115,9 +114,7 @@ class Kinetics(ClipDataset):
 
     @staticmethod
     def _temporal_draws(shape: ClipShape, rng: np.random.Generator) -> tuple[int, float]:
-        low, high = shape.sampling_rate
-        sampling_rate = int(rng.integers(low, high + 1))
-        return sampling_rate, random_start(rng)
+        return draw_sampling_rate(rng, shape.sampling_rate), random_start(rng)
 
     def _eval_frames(self, video: int, view: int, num_views: int) -> tuple[np.ndarray, int]:
         return self._scaled_eval_frames(video, view, num_views, None)

@@ -16,8 +16,9 @@ from av.video.reformatter import VideoReformatter
 
 from slowfast.config.loading import load_config
 from slowfast.datasets import decoder
-from slowfast.datasets.decoder import clip_frame_indices, decode_clip, decode_stats, reset_decode_stats
+from slowfast.datasets.decoder import decode_clip, decode_stats, reset_decode_stats
 from slowfast.datasets.h264 import fixed_keyframes, write_h264
+from slowfast.datasets.temporal_sampling import clip_frame_indices
 from slowfast.datasets.transforms import resized_shape, short_side_resize
 from slowfast.multigrid.schedule import build_schedule
 

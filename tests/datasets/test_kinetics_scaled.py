@@ -10,12 +10,13 @@ import pytest
 import torch
 
 from slowfast.datasets.clip_items import locate_test_entry, train_generators
-from slowfast.datasets.decoder import clip_frame_indices, decode_clip, ensemble_view_start, random_start
+from slowfast.datasets.decoder import decode_clip
 from slowfast.datasets.errors import DataError
 from slowfast.datasets.h264 import fixed_keyframes, write_h264
 from slowfast.datasets.kinetics import Kinetics, PreparedCopyError, choose_copy_short_side
 from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.prepared import PreparedManifest, copy_path
+from slowfast.datasets.temporal_sampling import clip_frame_indices, ensemble_view_start, random_start
 from slowfast.datasets.transforms import (
     augment_train,
     crop_for_eval,
