@@ -19,11 +19,12 @@ from slowfast.datasets.prepared import PreparedManifest, copy_path
 from slowfast.datasets.temporal_sampling import clip_frame_indices, ensemble_view_start, random_start
 from slowfast.datasets.transforms import (
     augment_train,
-    crop_for_eval,
     jitter_short_side,
     random_crop,
     random_horizontal_flip,
+    short_side_resize,
     to_clip_tensor,
+    uniform_crop,
 )
 from slowfast.multigrid.shape import ClipShape
 
@@ -109,7 +110,7 @@ def test_eval_clips_equal_resizing_after_decoding(folder):
                 (video, view, crop), views = locate_test_entry(entry, 2, 3), 2
             frames = decode_clip(dataset.video_path(video), lambda info: clip_frame_indices(
                 info.frame_count, info.fps, 4, 2, OPTIONS.target_fps, ensemble_view_start(view, views)))
-            expected = to_clip_tensor(crop_for_eval(frames, short_side, size, crop))
+            expected = to_clip_tensor(uniform_crop(short_side_resize(frames, short_side), size, crop))
             assert label == video and torch.equal(clip, expected), (split, entry)
 
 
