@@ -232,7 +232,7 @@ def _single_stage(spec: ScheduleSpec) -> tuple[tuple[Stage, ...], tuple[tuple[in
             "leaves no epoch to train; raise one of them"
         )
     full_shape = CycleShape(spec.num_frames, spec.crop_size, 1, 1.0)
-    stage = _make_stage(spec, 0, 0, max_epoch, full_shape, lr_multiplier=1.0)
+    stage = _make_schedule_stage(spec, 0, 0, max_epoch, full_shape, lr_multiplier=1.0)
     if spec.lr_policy == COSINE_POLICY:
         return (stage,), ()
     steps = [int(step * factor) for step in spec.steps]
@@ -249,7 +249,7 @@ def _long_cycle_stages(spec: ScheduleSpec, plans: list[StagePlan]) -> tuple[Stag
         # change it (as in PySlowFast).
         multiplier = float(plan.shape.batch_multiplier)
         stages.append(
-            _make_stage(spec, len(stages), plan.start_epoch, plan.end_epoch, plan.shape, multiplier)
+            _make_schedule_stage(spec, len(stages), plan.start_epoch, plan.end_epoch, plan.shape, multiplier)
         )
     return tuple(stages)
 
@@ -278,7 +278,7 @@ def _long_cycle_lr_steps(
     return tuple(segments)
 
 
-def _make_stage(
+def _make_schedule_stage(
     spec: ScheduleSpec,
     index: int,
     start_epoch: int,
