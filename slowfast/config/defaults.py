@@ -337,10 +337,10 @@ _C.LOG_PERIOD = 10
 # Log parameter count and GFLOPs per clip at start.
 _C.LOG_MODEL_INFO = True
 
-# Keys that PySlowFast configs, and config.yaml files dumped by runs with an earlier version of
-# this code, may hold but that nothing here reads, each with the values that ask for nothing we
-# do not do (their defaults there, which every dumped config.yaml holds): those load with a
-# one-line warning, any other value stops with the note instead of "unknown key".
+# Keys that nothing here reads but that PySlowFast configs, or config.yaml files dumped by an
+# earlier release of this code, can hold; each with the values that ask for nothing we do not do
+# (its default there, which every such dump holds): those load with a one-line warning, any
+# other value stops with the note instead of "unknown key".
 RETIRED_KEYS: dict[str, tuple[tuple, str]] = {
     "TRAIN.CHECKPOINT_EPOCH_RESET": (
         (False, True),

@@ -9,8 +9,8 @@ from slowfast.engine.time_split import TimeSplit
 class TrainerState:
     """The run's counters (over all ranks) and best validation metrics; plain Python in a checkpoint.
 
-    ``best_top5``, ``best_map`` and ``skipped_steps`` are written only once they have a value, as
-    checkpoints always had them.
+    ``best_top5``, ``best_map`` and ``skipped_steps`` are written only once they have a value;
+    :meth:`load_state_dict` keeps the default of any key a state lacks.
     """
 
     global_iter: int = 0
@@ -42,7 +42,7 @@ class TrainerState:
         return {**state, "time_split": self.time_split.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from :meth:`state_dict` (keys absent in older checkpoints keep their defaults)."""
+        """Continue from :meth:`state_dict`; a key the state lacks keeps its default."""
         self.time_split.load_state_dict(state.get("time_split", {}))
         for key in ("global_iter", "samples_seen", "best_top1", "best_top5", "best_map", "skipped_steps"):
             if key in state:

@@ -36,10 +36,10 @@ def test_run_variant_collects_the_val_curve_and_the_last_test_metric(tmp_path):
     assert failed.returncode == 3 and failed.log_tail == ["error: too few clips"]
 
 
-def test_metric_of_reads_pyslowfast_keys_and_older_logs():
+def test_metric_of_reads_pyslowfast_keys_and_a_plain_top1():
     assert ablation.metric_of({"_type": "val_epoch", "top1_err": 25.0, "top5_err": 5.0}) == 75.0
     assert ablation.metric_of({"split": "test_final", "top1_acc": 61.5, "top5_acc": 90.0}) == 61.5
-    assert ablation.metric_of({"_type": "val_epoch", "top1": 40.0}) == 40.0  # logs written before
+    assert ablation.metric_of({"_type": "val_epoch", "top1": 40.0}) == 40.0  # neither PySlowFast key
     assert ablation.metric_of({"_type": "val_epoch", "map": 33.0}) == 33.0
 
 

@@ -62,7 +62,7 @@ def folder(tmp_path_factory):
 
 
 def decoded_then_augmented(path: str, shape: ClipShape, index: int, draw: int) -> torch.Tensor:
-    """The pipeline before: decode at the stored size, then augment_train, with the item's draws."""
+    """The reference: decode at the stored size, then augment_train (jitter, crop, flip), with the item's draws."""
     rng, _ = train_generators(OPTIONS.seed, index, draw, Counter())
     low, high = shape.sampling_rate
     rate = int(rng.integers(low, high + 1))

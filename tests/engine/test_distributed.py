@@ -154,8 +154,8 @@ def _worker_reporting_its_error(rank: int, port: int, configs, report_dir: str) 
 
 
 def test_ranks_with_different_training_lists_stop_with_one_line(make_cfg, synthetic_dir, tmp_path):
-    # Rank 1's machine lists one video twice: as many iterations per epoch (so the old code ran on,
-    # with diverging permutations, instead of hanging), but a different list.
+    # Rank 1's machine lists one video twice: as many iterations per epoch (so without the check the
+    # ranks would run on with diverging permutations rather than hang), but a different list.
     other = tmp_path / "other_data"
     other.mkdir()
     for name in ("val.csv", "test.csv"):

@@ -83,7 +83,7 @@ def test_resume_deletes_temporary_files_of_interrupted_saves(tmp_path):
     save_epoch(tmp_path, 0, fill=1.0)
     folder = ckpt.checkpoint_dir(tmp_path)
     for name in (".checkpoint_last.pyth.abc123.tmp", ".checkpoint_epoch_00002.123-9f8e7d6c.tmp.pyth"):
-        (folder / name).write_bytes(b"\x80partial")  # an older version's name, utils/atomic.py's
+        (folder / name).write_bytes(b"\x80partial")  # both torn-save names remove_torn_temporaries matches
     other = folder / "notes.tmp"  # not ours: left alone
     other.write_text("x")
     assert resume(tmp_path)[0]["epoch"] == 1
