@@ -104,6 +104,11 @@ def test_checkpoint_of_another_run_is_refused_naming_the_differing_keys(tmp_path
     assert resume(tmp_path, moved)[0]["epoch"] == 1
     # A key the checkpoint's code version did not have yet is not a difference.
     assert resume(tmp_path, CFG_YAML + "NEW_NODE:\n  NEW_KEY: 1\n")[0]["epoch"] == 1
+    # Nor is a retired key that its config still holds (SOLVER.GAMMA, see config.defaults.RETIRED_KEYS).
+    retired = tmp_path / "retired"
+    retired.mkdir()
+    save_epoch(retired, 0, fill=1.0, cfg_yaml=CFG_YAML.replace("  BASE_LR: 0.1\n", "  BASE_LR: 0.1\n  GAMMA: 0.1\n"))
+    assert resume(retired)[0]["epoch"] == 1
 
 
 def test_checkpoint_keep_deletes_all_but_the_newest_epoch_checkpoints(tmp_path):
