@@ -17,6 +17,7 @@ def test_variant_overrides_select_the_cycles_and_an_output_dir_each():
         ablation.variant_overrides("slow", "o")
 
 
+@pytest.mark.slow
 def test_run_variant_collects_the_val_curve_and_the_last_test_metric(tmp_path):
     script = (
         "print('[INFO] json_stats: {\"_type\": \"train_epoch\", \"loss\": 1.0}');"
@@ -59,6 +60,7 @@ def _split(stage, step, data, val=0.0):
             "val_s": val, "precise_bn_s": 0.0, "checkpoint_s": 0.0, "total_s": step + data + val}
 
 
+@pytest.mark.slow
 def test_run_variant_keeps_the_last_time_split_of_each_stage_and_the_run_time(tmp_path):
     lines = [{"_type": "time_split", "stage": 0, "step_s": 1.0}, {"_type": "time_split", "stage": 1, "step_s": 2.0},
              {"_type": "time_split", "stage": 0, "step_s": 3.0}, {"_type": "run_time", "setup_s": 4.0}]

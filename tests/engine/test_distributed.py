@@ -22,6 +22,8 @@ from slowfast.utils import distributed
 from slowfast.utils.bn_groups import rank_share
 from slowfast.utils.distributed import unwrap
 
+pytestmark = pytest.mark.slow  # two spawned gloo processes per test
+
 MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
 # Global batch 4 with BN_BASE_SIZE 4: 2 clips per rank at the base shape (BN pools both ranks),
 # up to 16 per rank at the small short-cycle and long-cycle shapes (BN groups inside a rank).
