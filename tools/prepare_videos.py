@@ -10,7 +10,8 @@ for multigrid"); for another schedule, give the short sides at the bottom of its
 The largest short side is the primary copy, at the path the new CSVs list; a smaller side S of
 videos/abc.mp4 is videos/abc.sS.mp4 beside it; OUTPUT_DIR/prepared.json lists the sides. Every
 copy keeps its source's frames and timestamps and is decoded and checked once written; a video
-that fails is left out of the CSVs and named (exit status 1). Bad CSVs: exit status 2.
+that fails is left out of the CSVs and named (exit status 1). Bad CSVs: exit status 2. Ctrl-C:
+one line saying so, exit status 130 (the CSVs and prepared.json are written only at the end).
 """
 import argparse
 import os
@@ -62,12 +63,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def interrupted_message(output_dir: str) -> str:
+    """The line a run stopped by Ctrl-C ends with: what rerunning the same command does."""
+    return (f"interrupted by Ctrl-C (SIGINT) before {output_dir} was complete; rerunning the same command "
+            "prepares it again from the start")
+
+
 @cli.one_line_errors(FileNotFoundError, DataError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     options = reencode.EncodeOptions(short_sides=args.short_sides, keyframe_interval=args.keyframe_interval,
                                      crf=args.crf, preset=args.preset)
-    result = reencode.prepare_folder(args.input_dir, args.output_dir, options, args.workers, args.separator)
+    with cli.SigintWatch():
+        try:
+            result = reencode.prepare_folder(args.input_dir, args.output_dir, options, args.workers, args.separator)
+        except KeyboardInterrupt:
+            return cli.interrupted(interrupted_message(args.output_dir))
+        except Exception:
+            if cli.sigint_received():  # an error of the same Ctrl-C (e.g. of an encoder it stopped)
+                return cli.interrupted(interrupted_message(args.output_dir))
+            raise
     for source, notes in sorted(result.notes.items()):
         for note in notes:
             print(f"note: {source}: {note}", file=sys.stderr)

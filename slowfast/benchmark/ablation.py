@@ -122,8 +122,8 @@ def parse_stats_line(line: str) -> Optional[dict]:
 def metric_of(record: dict) -> Optional[float]:
     """Top-1 accuracy (single-label) or mAP (multi-label) of a val/test record, in %.
 
-    Records use PySlowFast's keys: ``top1_err`` in val_epoch, ``top1_acc`` in test_final; ``top1``
-    is what logs written before those keys hold.
+    Records use PySlowFast's keys: ``top1_err`` in val_epoch, ``top1_acc`` in test_final; a record
+    with neither may give the accuracy as ``top1``.
     """
     if "top1_err" in record:
         return 100.0 - float(record["top1_err"])

@@ -120,7 +120,7 @@ def time_split(dataset: Kinetics, shape: ClipShape, num_clips: int) -> tuple[flo
     for index in range(num_clips):
         rng = np.random.default_rng([options.seed, index])
         tic = time.perf_counter()
-        frames, _ = dataset._scaled_train_frames(index % dataset.num_videos, shape, rng)
+        frames, _ = dataset.scaled_train_frames(index % dataset.num_videos, shape, rng)
         middle = time.perf_counter()
         to_clip_tensor(crop_and_flip(frames, rng, shape.crop_size, options.random_flip))
         decode_total += middle - tic

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from slowfast.datasets.clip_items import Item, unpack_item
-from slowfast.datasets.decoder import clip_frame_indices, random_start
+from slowfast.datasets.temporal_sampling import clip_frame_indices, draw_sampling_rate, random_start
 from slowfast.datasets.transforms import jitter_short_side, resized_shape
 from slowfast.multigrid.shape import ClipShape
 
@@ -22,7 +22,7 @@ def decode_all_frames(path: str) -> np.ndarray:
 
 def simple_train_clip(frames: np.ndarray, fps: float, shape: ClipShape, target_fps: float, rng) -> torch.Tensor:
     """Sample, convert to float, jitter-resize, crop and flip one training clip ``[3, T, S, S]`` in [0, 1]."""
-    rate = int(rng.integers(shape.sampling_rate[0], shape.sampling_rate[1] + 1))
+    rate = draw_sampling_rate(rng, shape.sampling_rate)
     indices = clip_frame_indices(len(frames), fps, shape.num_frames, rate, target_fps, random_start(rng))
     clip = torch.from_numpy(frames[indices]).float().div(255.0).permute(0, 3, 1, 2)  # T, C, H, W
     short_side = jitter_short_side(rng, shape.jitter_scales[0], shape.jitter_scales[1])

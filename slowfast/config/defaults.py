@@ -253,8 +253,6 @@ _C.SOLVER.LR_POLICY = "cosine"
 _C.SOLVER.COSINE_END_LR = 0.0
 # Run the cosine over [WARMUP_EPOCHS, MAX_EPOCH] instead of [0, MAX_EPOCH].
 _C.SOLVER.COSINE_AFTER_WARMUP = False
-# Decay factor between LR stages (kept for PySlowFast configs; LR stages use SOLVER.LRS).
-_C.SOLVER.GAMMA = 0.1
 # Epochs where the LR stages start (steps_with_relative_lrs); STEPS[0] = 0.
 _C.SOLVER.STEPS = []
 # LR of each stage, relative to BASE_LR.
@@ -343,10 +341,10 @@ _C.LOG_PERIOD = 10
 # Log parameter count and GFLOPs per clip at start.
 _C.LOG_MODEL_INFO = True
 
-# Keys PySlowFast (or an earlier version here) had and nothing reads any more, with the values
-# that ask for nothing we do not do (the old defaults, which every dumped config.yaml holds):
-# those load with a one-line warning, any other value stops with the note instead of
-# "unknown key".
+# Keys that nothing here reads but that PySlowFast configs, or config.yaml files dumped by an
+# earlier release of this code, can hold; each with the values that ask for nothing we do not do
+# (its default there, which every such dump holds): those load with a one-line warning, any
+# other value stops with the note instead of "unknown key".
 RETIRED_KEYS: dict[str, tuple[tuple, str]] = {
     "TRAIN.CHECKPOINT_EPOCH_RESET": (
         (False, True),
@@ -367,6 +365,11 @@ RETIRED_KEYS: dict[str, tuple[tuple, str]] = {
         (["slowfast"],),
         "the architectures come from the model registry (slowfast/models/build.py); "
         "remove the key",
+    ),
+    "SOLVER.GAMMA": (
+        (0.1,),
+        "the relative LR of each LR stage comes from SOLVER.LRS (PySlowFast's multigrid takes "
+        "GAMMA**i, the same as LRS [1, 0.1, 0.01, ...]); set SOLVER.LRS and remove the key",
     ),
 }
 

@@ -12,34 +12,10 @@ import torch
 from slowfast.datasets.frame_dataset import FrameListDataset
 from slowfast.datasets.frame_list import read_frame_list
 from slowfast.datasets.options import DatasetOptions
+from slowfast.datasets.temporal_sampling import strided_train_indices, strided_view_indices
 from slowfast.multigrid.shape import ClipShape
 
 FRAME_LISTS = {"train": "train.csv", "val": "val.csv", "test": "val.csv"}
-
-
-def clip_length(num_frames: int, sampling_rate: int) -> int:
-    """Frames a clip spans: ``(T - 1) * rate + 1``."""
-    return (num_frames - 1) * sampling_rate + 1
-
-
-def random_clip_start(num_video_frames: int, span: int, rng: np.random.Generator) -> int:
-    """Uniform start over every position; negative (the clip then repeats frame 0) when the video is shorter."""
-    low, high = sorted((0, num_video_frames - span))
-    return int(rng.integers(low, high + 1))
-
-
-def view_clip_start(num_video_frames: int, span: int, view: int, num_views: int) -> int:
-    """Start of test view ``view``: views spread evenly from the first to the last start (one view: centre)."""
-    room = max(num_video_frames - span, 0)
-    if num_views == 1:
-        return int(round(room / 2))
-    gap = float(room) / (num_views - 1)
-    return int(round(gap * view))
-
-
-def strided_frame_indices(num_video_frames: int, start: int, num_frames: int, sampling_rate: int) -> np.ndarray:
-    """``start + i * rate`` for i < T, clamped to the video's frames."""
-    return np.clip(start + sampling_rate * np.arange(num_frames), 0, num_video_frames - 1)
 
 
 def multi_hot(class_ids: np.ndarray, num_classes: int) -> torch.Tensor:
@@ -63,17 +39,13 @@ class Charades(FrameListDataset):
         return self.frames.video_labels(int(self._rows[video]))
 
     def _train_indices(self, video: int, shape: ClipShape, rng: np.random.Generator) -> np.ndarray:
-        low, high = shape.sampling_rate
-        sampling_rate = int(rng.integers(low, high + 1))
-        length = self.num_video_frames(video)
-        start = random_clip_start(length, clip_length(shape.num_frames, sampling_rate), rng)
-        return strided_frame_indices(length, start, shape.num_frames, sampling_rate)
+        return strided_train_indices(self.num_video_frames(video), shape.num_frames, shape.sampling_rate, rng)
 
     def _eval_indices(self, video: int, view: int, num_views: int) -> np.ndarray:
         options = self.options
-        length = self.num_video_frames(video)
-        start = view_clip_start(length, clip_length(options.num_frames, options.sampling_rate), view, num_views)
-        return strided_frame_indices(length, start, options.num_frames, options.sampling_rate)
+        return strided_view_indices(
+            self.num_video_frames(video), options.num_frames, options.sampling_rate, view, num_views
+        )
 
     def _label(self, video: int, indices: np.ndarray) -> torch.Tensor:
         row = int(self._rows[video])

@@ -1,10 +1,9 @@
 """The item flow every video dataset shares: train items shaped by the sampler, val and test views.
 
-A subclass says where a clip's frames come from (``_train_frames``, ``_eval_frames``), how many
-videos it has, and what a failed val/test entry is labelled; this class does the rest the same
-way for Kinetics videos and SSv2/Charades frame folders alike. A subclass that can read frames
-straight at the short side a clip needs (Kinetics) overrides ``_scaled_train_frames`` and
-``_scaled_eval_frames``.
+A subclass says where a clip's frames come from, at the short side the clip needs
+(``scaled_train_frames``, ``scaled_eval_frames``: Kinetics decodes straight to it, frame folders
+read and resize), how many videos it has, and what a failed val/test entry is labelled; this
+class does the rest the same way for Kinetics videos and SSv2/Charades frame folders alike.
 """
 import logging
 from abc import ABC, abstractmethod
@@ -24,13 +23,7 @@ from slowfast.datasets.clip_items import (
 )
 from slowfast.datasets.decoder import VideoDecodeError
 from slowfast.datasets.options import DatasetOptions
-from slowfast.datasets.transforms import (
-    crop_and_flip,
-    random_short_side_scale_jitter,
-    short_side_resize,
-    to_clip_tensor,
-    uniform_crop,
-)
+from slowfast.datasets.transforms import crop_and_flip, to_clip_tensor, uniform_crop
 from slowfast.multigrid.shape import ClipShape
 
 logger = logging.getLogger(__name__)
@@ -70,25 +63,15 @@ class ClipDataset(torch.utils.data.Dataset, ABC):
         """Number of videos in the split."""
 
     @abstractmethod
-    def _train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, Label]:
-        """Frames ``[T, H, W, 3]`` of a training clip of ``shape`` (temporal draws from ``rng``) and its label."""
+    def scaled_train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, Label]:
+        """Frames ``[T, H, W, 3]`` of a training clip of ``shape`` and its label, before crop and flip:
+        the temporal draws from ``rng``, then the short side at the scale jitter drawn from it
+        (``shape.jitter_scales``)."""
 
     @abstractmethod
-    def _eval_frames(self, video: int, view: int, num_views: int) -> tuple[np.ndarray, Label]:
-        """Frames of temporal view ``view`` of ``num_views`` (val: view 0 of 1, the centre) and its label."""
-
-    def _scaled_train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, Label]:
-        """Frames of a training clip with the short side at the scale jitter drawn from ``rng`` after
-        the temporal draws, and its label. Here: read at the stored size, then resize; a dataset
-        that can decode straight to the drawn size overrides this, drawing in the same order."""
-        frames, label = self._train_frames(video, shape, rng)
-        low, high = shape.jitter_scales
-        return random_short_side_scale_jitter(frames, rng, low, high, self.options.inverse_uniform_scale), label
-
-    def _scaled_eval_frames(self, video: int, view: int, num_views: int, short_side: int) -> tuple[np.ndarray, Label]:
-        """``_eval_frames`` with the short side at ``short_side`` (resized here; overridable like the above)."""
-        frames, label = self._eval_frames(video, view, num_views)
-        return short_side_resize(frames, short_side), label
+    def scaled_eval_frames(self, video: int, view: int, num_views: int, short_side: int) -> tuple[np.ndarray, Label]:
+        """Frames of temporal view ``view`` of ``num_views`` (val: view 0 of 1, the centre) with the
+        short side at ``short_side``, and its label."""
 
     def _failed_label(self) -> Label:
         """What a val/test entry whose video cannot be read carries as its label."""
@@ -109,8 +92,8 @@ class ClipDataset(torch.utils.data.Dataset, ABC):
         augmentation_rng, replacement_rng = train_generators(self.options.seed, index, draw, self._draws_per_index)
 
         def load(video: int) -> tuple[torch.Tensor, Label, int]:
-            # Draws: temporal and scale jitter (in _scaled_train_frames), crop, flip: augment_train's order.
-            frames, label = self._scaled_train_frames(video, shape, augmentation_rng)
+            # Draws: temporal and scale jitter (in scaled_train_frames), crop, flip: augment_train's order.
+            frames, label = self.scaled_train_frames(video, shape, augmentation_rng)
             frames = crop_and_flip(frames, augmentation_rng, shape.crop_size, self.options.random_flip)
             return to_clip_tensor(frames), label, video
 
@@ -126,7 +109,7 @@ class ClipDataset(torch.utils.data.Dataset, ABC):
             video, view, spatial_index = entry, 0, 1
             num_views, short_side, crop_size = 1, options.train_jitter_scales[0], options.train_crop_size
         try:
-            frames, label = self._scaled_eval_frames(video, view, num_views, short_side)
+            frames, label = self.scaled_eval_frames(video, view, num_views, short_side)
         except VideoDecodeError as error:
             logger.warning("Counting %s video %s as failed: %s", self.split, error.path, error.reason)
             failed = torch.zeros((3, options.num_frames, crop_size, crop_size), dtype=torch.uint8)

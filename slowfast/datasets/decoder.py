@@ -1,4 +1,4 @@
-"""PyAV decoding of only the frames a clip needs, and the temporal sampling that picks them."""
+"""PyAV decoding of only the frames a clip needs (``temporal_sampling`` picks them from ``VideoInfo``)."""
 import bisect
 import os
 from collections import OrderedDict
@@ -66,46 +66,6 @@ class VideoInfo:
 
     frame_count: int
     fps: float
-
-
-def clip_frame_indices(
-    frame_count: int,
-    fps: float,
-    num_frames: int,
-    sampling_rate: int,
-    target_fps: float,
-    start_fraction: float,
-) -> np.ndarray:
-    """Source frame indices of a clip of ``num_frames`` frames, ``sampling_rate`` apart at ``target_fps``.
-
-    The clip spans ``L = sampling_rate * num_frames * fps / target_fps`` source frames and starts at
-    ``start_fraction * max(frame_count - L, 0)`` (0 = first frame, 1 = last possible start).
-    Indices are ``linspace(start, start + L - 1, num_frames)`` clamped to the video and truncated,
-    as in PySlowFast, so a video shorter than the clip repeats its last frame.
-    """
-    if frame_count < 1:
-        raise ValueError(f"frame_count must be >= 1, got {frame_count}")
-    if not 0.0 <= start_fraction <= 1.0:
-        raise ValueError(f"start_fraction must be in [0, 1], got {start_fraction}")
-    span = sampling_rate * num_frames * fps / target_fps
-    start = start_fraction * max(frame_count - span, 0.0)
-    positions = np.linspace(start, start + span - 1, num_frames)
-    return np.clip(positions, 0, frame_count - 1).astype(np.int64)
-
-
-def random_start(rng: np.random.Generator) -> float:
-    """Training clip start: uniform over all possible starts."""
-    return float(rng.uniform(0.0, 1.0))
-
-
-CENTRE_START = 0.5
-
-
-def ensemble_view_start(view: int, num_views: int) -> float:
-    """Start of test view ``view`` of ``num_views``: the views span the whole video (one view: centre)."""
-    if num_views == 1:
-        return CENTRE_START
-    return view / (num_views - 1)
 
 
 def decode_clip(

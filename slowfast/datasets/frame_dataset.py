@@ -8,6 +8,7 @@ from slowfast.datasets.clip_dataset import ClipDataset, Label
 from slowfast.datasets.frame_list import FrameList, read_frames
 from slowfast.datasets.listed_files import check_listed_files
 from slowfast.datasets.options import DatasetOptions
+from slowfast.datasets.transforms import random_short_side_scale_jitter, short_side_resize
 from slowfast.multigrid.shape import ClipShape
 
 
@@ -44,13 +45,18 @@ class FrameListDataset(ClipDataset):
         """Number of frames listed for a video."""
         return self.frames.num_frames(int(self._rows[video]))
 
-    def _train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, Label]:
+    def scaled_train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, Label]:
+        """Frames read at the stored size, then resized to the jitter short side drawn after the indices."""
         indices = self._train_indices(video, shape, rng)
-        return self._read(video, indices), self._label(video, indices)
+        low, high = shape.jitter_scales
+        frames = random_short_side_scale_jitter(self._read(video, indices), rng, low, high,
+                                                self.options.inverse_uniform_scale)
+        return frames, self._label(video, indices)
 
-    def _eval_frames(self, video: int, view: int, num_views: int) -> tuple[np.ndarray, Label]:
+    def scaled_eval_frames(self, video: int, view: int, num_views: int, short_side: int) -> tuple[np.ndarray, Label]:
+        """Frames read at the stored size, then resized to ``short_side``."""
         indices = self._eval_indices(video, view, num_views)
-        return self._read(video, indices), self._label(video, indices)
+        return short_side_resize(self._read(video, indices), short_side), self._label(video, indices)
 
     def _read(self, video: int, indices: np.ndarray) -> np.ndarray:
         return read_frames(self.frames, int(self._rows[video]), indices)

@@ -10,19 +10,18 @@ from typing import Optional
 import numpy as np
 
 from slowfast.datasets.clip_dataset import ClipDataset
-from slowfast.datasets.decoder import (
-    VideoDecodeError,
-    clip_frame_indices,
-    decode_clip,
-    ensemble_view_start,
-    random_start,
-    read_video_info,
-)
+from slowfast.datasets.decoder import VideoDecodeError, decode_clip, read_video_info
 from slowfast.datasets.errors import DataError
 from slowfast.datasets.frame_cache import DecodedVideoCache
 from slowfast.datasets.listed_files import check_listed_files
 from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.prepared import MANIFEST_NAME, PreparedManifest
+from slowfast.datasets.temporal_sampling import (
+    clip_frame_indices,
+    draw_sampling_rate,
+    ensemble_view_start,
+    random_start,
+)
 from slowfast.datasets.transforms import jitter_short_side, short_side_resize
 from slowfast.datasets.video_list import read_video_list
 from slowfast.multigrid.shape import ClipShape
@@ -95,13 +94,10 @@ class Kinetics(ClipDataset):
         """The file each video needs, in list order: the video itself."""
         return (str(path) for path in self._paths)
 
-    def _train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-        sampling_rate, start = self._temporal_draws(shape, rng)
-        return self._decode(video, shape.num_frames, sampling_rate, start, None, None), int(self._labels[video])
-
-    def _scaled_train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    def scaled_train_frames(self, video: int, shape: ClipShape, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         """Decoded straight at the drawn jitter short side; draws in ``augment_train``'s order."""
-        sampling_rate, start = self._temporal_draws(shape, rng)
+        sampling_rate = draw_sampling_rate(rng, shape.sampling_rate)
+        start = random_start(rng)
         before_jitter = rng.bit_generator.state
         short_side = jitter_short_side(rng, *shape.jitter_scales, self.options.inverse_uniform_scale)
         try:
@@ -113,29 +109,18 @@ class Kinetics(ClipDataset):
             raise
         return frames, int(self._labels[video])
 
-    @staticmethod
-    def _temporal_draws(shape: ClipShape, rng: np.random.Generator) -> tuple[int, float]:
-        low, high = shape.sampling_rate
-        sampling_rate = int(rng.integers(low, high + 1))
-        return sampling_rate, random_start(rng)
-
-    def _eval_frames(self, video: int, view: int, num_views: int) -> tuple[np.ndarray, int]:
-        return self._scaled_eval_frames(video, view, num_views, None)
-
-    def _scaled_eval_frames(
-        self, video: int, view: int, num_views: int, short_side: Optional[int]
-    ) -> tuple[np.ndarray, int]:
+    def scaled_eval_frames(self, video: int, view: int, num_views: int, short_side: int) -> tuple[np.ndarray, int]:
+        """Decoded straight at ``short_side``, from the copy chosen for it."""
         options = self.options
         start = ensemble_view_start(view, num_views)
         frames = self._decode(video, options.num_frames, options.sampling_rate, start, short_side, short_side)
         return frames, int(self._labels[video])
 
     def _decode(
-        self, video: int, num_frames: int, sampling_rate: int, start_fraction: float, short_side: Optional[int],
-        copy_short_side: Optional[int],
+        self, video: int, num_frames: int, sampling_rate: int, start_fraction: float, short_side: int,
+        copy_short_side: int,
     ) -> np.ndarray:
-        """The clip's frames, at ``short_side`` (None: the stored size), read from the prepared copy
-        chosen for ``copy_short_side`` (None: the primary)."""
+        """The clip's frames at ``short_side``, read from the prepared copy chosen for ``copy_short_side``."""
         target_fps = self.options.target_fps
 
         def choose_indices(info):
@@ -143,15 +128,14 @@ class Kinetics(ClipDataset):
 
         cached = self._decoded.clip(video, choose_indices)
         if cached is not None:  # stored-size frames
-            return cached if short_side is None else short_side_resize(cached, short_side)
+            return short_side_resize(cached, short_side)
         path = self._copy_path(video, copy_short_side)
         return decode_clip(path, choose_indices, self.options.multi_thread_decode, short_side)
 
-    def _copy_path(self, video: int, copy_short_side: Optional[int]) -> str:
-        """The file to read ``video`` from for a clip whose jitter range starts at ``copy_short_side``
-        (None: the primary)."""
+    def _copy_path(self, video: int, copy_short_side: int) -> str:
+        """The file to read ``video`` from for a clip whose jitter range starts at ``copy_short_side``."""
         primary = self.video_path(video)
-        if self._manifest is None or copy_short_side is None:
+        if self._manifest is None:
             return primary
         return self._manifest.path_for(primary, choose_copy_short_side(self._manifest.short_sides, copy_short_side))
 

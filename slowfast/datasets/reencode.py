@@ -9,6 +9,7 @@ layout); a video that fails is dropped from them and reported.
 import contextlib
 import itertools
 import os
+import signal
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -141,6 +142,18 @@ def _encode(frames: Iterable[av.VideoFrame], writers: Mapping[int, H264Writer],
     return VideoTiming(tuple(times))
 
 
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Set up a pool worker: Ctrl-C (which a terminal sends to every process of the job) is the
+    parent's to handle; the parent then stops the pool with SIGTERM, which raises SystemExit here
+    so that the copies being written are deleted on the way out (utils/atomic.py), not left behind."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _job(arguments: tuple[str, dict[int, str], EncodeOptions]) -> VideoResult:
     source, targets, options = arguments
     try:
@@ -242,7 +255,8 @@ def _run_jobs(jobs: dict[str, dict[int, str]], options: EncodeOptions, workers: 
     with contextlib.ExitStack() as stack:
         stack.enter_context(bar)
         if workers > 1:
-            videos = stack.enter_context(Pool(workers)).imap_unordered(_job, arguments)
+            videos = stack.enter_context(Pool(workers, initializer=_leave_ctrl_c_to_the_parent)).imap_unordered(
+                _job, arguments)
         else:
             videos = map(_job, arguments)
         for video in videos:

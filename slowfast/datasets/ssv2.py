@@ -9,7 +9,6 @@ long cycle's sampling-rate range) play no part; the long cycle changes T.
 import json
 import logging
 import os
-from typing import Optional
 
 import numpy as np
 
@@ -17,6 +16,7 @@ from slowfast.datasets.errors import DataError, MissingDataError
 from slowfast.datasets.frame_dataset import FrameListDataset
 from slowfast.datasets.frame_list import FrameList, read_frame_list
 from slowfast.datasets.options import DatasetOptions
+from slowfast.datasets.temporal_sampling import segment_frame_indices
 from slowfast.multigrid.shape import ClipShape
 
 logger = logging.getLogger(__name__)
@@ -29,32 +29,6 @@ SPLIT_FILES = {
     "test": ("something-something-v2-validation.json", "val.csv"),
 }
 _MISSING_SHOWN = 5
-
-
-def segment_frame_indices(
-    num_video_frames: int,
-    num_segments: int,
-    rng: Optional[np.random.Generator] = None,
-    view: int = 0,
-    num_views: int = 1,
-) -> np.ndarray:
-    """One frame per segment of ``(L - 1) / T`` frames (PySlowFast's ``get_seq_frames``).
-
-    Segment i spans ``round(s * i) .. round(s * (i + 1))``. With ``rng`` (training) a uniform frame
-    of each span is taken; otherwise view ``v`` of ``V`` takes ``start + (end - start) * (2v + 1) // 2V``,
-    which for one view is PySlowFast's centre ``(start + end) // 2`` and for several spreads the
-    views over the span instead of repeating the same clip.
-    """
-    if num_video_frames < 1 or num_segments < 1:
-        raise ValueError(f"need at least one frame and one segment, got {num_video_frames} and {num_segments}")
-    if not 0 <= view < num_views:
-        raise ValueError(f"view {view} is outside [0, {num_views})")
-    segment = (num_video_frames - 1) / num_segments
-    starts = np.round(segment * np.arange(num_segments)).astype(np.int64)
-    ends = np.round(segment * np.arange(1, num_segments + 1)).astype(np.int64)
-    if rng is not None:
-        return rng.integers(starts, ends + 1)
-    return starts + (ends - starts) * (2 * view + 1) // (2 * num_views)
 
 
 def read_label_map(path: str, num_classes: int) -> dict[str, int]:

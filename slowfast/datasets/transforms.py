@@ -119,8 +119,3 @@ def crop_and_flip(frames: np.ndarray, rng: np.random.Generator, crop_size: int, 
     """``augment_train`` after the scale jitter (frames already at the drawn short side): crop, optional flip."""
     frames = random_crop(frames, rng, crop_size)
     return random_horizontal_flip(frames, rng) if random_flip else frames
-
-
-def crop_for_eval(frames: np.ndarray, short_side: int, crop_size: int, spatial_index: int = 1) -> np.ndarray:
-    """The val/test pipeline: resize the short side, then one uniform crop (1 = centre)."""
-    return uniform_crop(short_side_resize(frames, short_side), crop_size, spatial_index)

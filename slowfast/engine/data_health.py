@@ -50,7 +50,7 @@ class FailedVideoCounter:
                 "failed_videos": sorted(self.failed_videos)}
 
     def load_state(self, state: dict) -> None:
-        """Continue from :meth:`state` (keys absent in older checkpoints count as 0)."""
+        """Continue from :meth:`state`; a key the state lacks counts as 0."""
         self.epoch_count, self.epoch_requested = state.get("skipped_videos", 0), state.get("requested_clips", 0)
         self.failed_videos.update(int(i) for i in state.get("failed_videos", ()))
 

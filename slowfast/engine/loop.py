@@ -55,10 +55,6 @@ class Step:
     def skipped(self) -> bool:
         return self.loss is None
 
-    @property
-    def is_last(self) -> bool:
-        return self.iteration + 1 == self.num_batches
-
 
 class HookBase:
     """Something done at fixed points of the loop; ``self.trainer`` is set when registered.

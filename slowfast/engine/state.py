@@ -27,8 +27,7 @@ class TrainerState:
         return {**state, "time_split": self.time_split.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from :meth:`state_dict` (keys absent in older checkpoints keep their defaults;
-        keys of the hooks' state in checkpoints written before hooks kept it are not read here)."""
+        """Continue from :meth:`state_dict`; a key the state lacks keeps its default."""
         self.time_split.load_state_dict(state.get("time_split", {}))
         for key in ("global_iter", "samples_seen", "skipped_steps"):
             if key in state:

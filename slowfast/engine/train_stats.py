@@ -44,7 +44,7 @@ class RunningSums:
     def load_state(self, state: dict) -> None:
         """Continue from what :meth:`state` returned (float32 values round-trip exactly)."""
         self.loss.fill_(state["loss"])
-        correct = state["correct"]  # a single top-1 count in checkpoints written before top-5
+        correct = state["correct"]  # [top-1, top-5] counts, or one count that then stands for both
         self.correct.copy_(torch.tensor(correct if isinstance(correct, list) else [correct, correct]))
         self.samples, self.steps, self.has_correct = state["samples"], state["steps"], state["has_correct"]
 

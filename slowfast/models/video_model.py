@@ -164,9 +164,10 @@ def _stage_pathway(
     )
 
 
-def _make_stage(
+def _make_res_stage(
     options: ResNetOptions, pathways: Sequence[StagePathway], norm: NormFactory
 ) -> ResStage:
+    """One ResNet stage (res2..res5) over ``pathways``, with the block options every stage shares."""
     return ResStage(
         pathways,
         transform=options.transform,
@@ -217,7 +218,7 @@ class ResNet(nn.Module):
         dim = width
         for stage in range(4):
             spec = _stage_pathway(options, kernels, stage, 0, dim, width_divisor=1)
-            self.add_module(f"s{stage + 2}", _make_stage(options, [spec], norm))
+            self.add_module(f"s{stage + 2}", _make_res_stage(options, [spec], norm))
             if stage == 0:
                 self.pathway0_pool = _temporal_pool(ARCH_POOL1_TEMPORAL[arch][0])
             dim = spec.dim_out
@@ -257,7 +258,7 @@ class SlowFast(nn.Module):
                 _stage_pathway(options, kernels[p], stage, p, dims[p], width_divisor=divisor)
                 for p, divisor in enumerate((1, beta_inv))
             ]
-            self.add_module(f"s{stage + 2}", _make_stage(options, specs, norm))
+            self.add_module(f"s{stage + 2}", _make_res_stage(options, specs, norm))
             dims = [spec.dim_out for spec in specs]
             if stage < 3:
                 dims = self._add_fuse(stage + 2, dims, fusion, norm, options.inplace_relu)

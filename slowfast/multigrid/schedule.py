@@ -85,8 +85,8 @@ class Schedule:
     def full_shape(self) -> ClipShape:
         """The baseline's training shape (DATA.NUM_FRAMES x DATA.TRAIN_CROP_SIZE): the base shape of
         a stage at long-cycle factors 1, 1 (precise BN's shape)."""
-        return _make_stage(self.spec, 0, 0, 1, CycleShape(self.spec.num_frames, self.spec.crop_size, 1, 1.0),
-                           lr_multiplier=1.0).base_shape
+        full = CycleShape(self.spec.num_frames, self.spec.crop_size, 1, 1.0)
+        return _make_schedule_stage(self.spec, 0, 0, 1, full, lr_multiplier=1.0).base_shape
 
     def with_max_epoch(self, max_epoch: int) -> Schedule:
         """The schedule the same settings give with SOLVER.MAX_EPOCH ``max_epoch`` (a resumed run's
@@ -256,7 +256,7 @@ def _single_stage(spec: ScheduleSpec) -> tuple[tuple[Stage, ...], tuple[tuple[in
             "leaves no epoch to train; raise one of them"
         )
     full_shape = CycleShape(spec.num_frames, spec.crop_size, 1, 1.0)
-    stage = _make_stage(spec, 0, 0, max_epoch, full_shape, lr_multiplier=1.0)
+    stage = _make_schedule_stage(spec, 0, 0, max_epoch, full_shape, lr_multiplier=1.0)
     if spec.lr_policy == COSINE_POLICY:
         return (stage,), ()
     steps = [int(step * factor) for step in spec.steps]
@@ -273,7 +273,7 @@ def _long_cycle_stages(spec: ScheduleSpec, plans: list[StagePlan]) -> tuple[Stag
         # change it (as in PySlowFast).
         multiplier = float(plan.shape.batch_multiplier)
         stages.append(
-            _make_stage(spec, len(stages), plan.start_epoch, plan.end_epoch, plan.shape, multiplier)
+            _make_schedule_stage(spec, len(stages), plan.start_epoch, plan.end_epoch, plan.shape, multiplier)
         )
     return tuple(stages)
 
@@ -302,7 +302,7 @@ def _long_cycle_lr_steps(
     return tuple(segments)
 
 
-def _make_stage(
+def _make_schedule_stage(
     spec: ScheduleSpec,
     index: int,
     start_epoch: int,

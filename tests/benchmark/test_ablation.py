@@ -17,6 +17,7 @@ def test_variant_overrides_select_the_cycles_and_an_output_dir_each():
         ablation.variant_overrides("slow", "o")
 
 
+@pytest.mark.slow
 def test_run_variant_collects_the_val_curve_and_the_last_test_metric(tmp_path):
     script = (
         "print('[INFO] json_stats: {\"_type\": \"train_epoch\", \"loss\": 1.0}');"
@@ -36,10 +37,10 @@ def test_run_variant_collects_the_val_curve_and_the_last_test_metric(tmp_path):
     assert failed.returncode == 3 and failed.log_tail == ["error: too few clips"]
 
 
-def test_metric_of_reads_pyslowfast_keys_and_older_logs():
+def test_metric_of_reads_pyslowfast_keys_and_a_plain_top1():
     assert ablation.metric_of({"_type": "val_epoch", "top1_err": 25.0, "top5_err": 5.0}) == 75.0
     assert ablation.metric_of({"split": "test_final", "top1_acc": 61.5, "top5_acc": 90.0}) == 61.5
-    assert ablation.metric_of({"_type": "val_epoch", "top1": 40.0}) == 40.0  # logs written before
+    assert ablation.metric_of({"_type": "val_epoch", "top1": 40.0}) == 40.0  # neither PySlowFast key
     assert ablation.metric_of({"_type": "val_epoch", "map": 33.0}) == 33.0
 
 
@@ -59,6 +60,7 @@ def _split(stage, step, data, val=0.0):
             "val_s": val, "precise_bn_s": 0.0, "checkpoint_s": 0.0, "total_s": step + data + val}
 
 
+@pytest.mark.slow
 def test_run_variant_keeps_the_last_time_split_of_each_stage_and_the_run_time(tmp_path):
     lines = [{"_type": "time_split", "stage": 0, "step_s": 1.0}, {"_type": "time_split", "stage": 1, "step_s": 2.0},
              {"_type": "time_split", "stage": 0, "step_s": 3.0}, {"_type": "run_time", "setup_s": 4.0}]

@@ -109,6 +109,7 @@ def test_defaults_are_not_valid_for_slowfast_without_two_pathway_lists():
         ("DIST_BACKEND", "gloo", "the backend follows the device"),
         ("MODEL.SINGLE_PATHWAY_ARCH", "['c2d']", "come from the model registry"),
         ("MODEL.MULTI_PATHWAY_ARCH", "['x3d']", "come from the model registry"),
+        ("SOLVER.GAMMA", "0.5", "the relative LR of each LR stage comes from SOLVER.LRS"),
     ],
 )
 def test_retired_key_asking_for_something_stops_with_its_note(key, value, note):
@@ -124,12 +125,16 @@ def test_old_config_yaml_with_retired_keys_loads_with_one_warning_each(tmp_path,
     old = write(tmp_path, "config.yaml",
                 "TRAIN:\n  CHECKPOINT_EPOCH_RESET: False\nDIST_BACKEND: nccl\nMODEL:\n  ARCH: i3d\n"
                 "  MODEL_NAME: ResNet\n  SINGLE_PATHWAY_ARCH: [c2d, i3d, slow]\n"
-                "  MULTI_PATHWAY_ARCH: [slowfast]\n")
+                "  MULTI_PATHWAY_ARCH: [slowfast]\nSOLVER:\n  BASE_LR: 0.2\n  GAMMA: 0.1\n")
     with caplog.at_level("WARNING", logger="slowfast.config.loading"):
         cfg = load_config(old, ["TRAIN.CHECKPOINT_EPOCH_RESET", "True"])
     assert cfg.MODEL.ARCH == "i3d" and "DIST_BACKEND" not in cfg
+    assert cfg.SOLVER.BASE_LR == 0.2 and "GAMMA" not in cfg.SOLVER
     lines = [record.getMessage() for record in caplog.records]
-    assert len(lines) == 5 and all("was retired and is ignored: " in line for line in lines)
+    assert len(lines) == 6 and all("was retired and is ignored: " in line for line in lines)
+    assert lines[4] == (f"config file '{old}': SOLVER.GAMMA was retired and is ignored: the relative LR of each LR "
+                        "stage comes from SOLVER.LRS (PySlowFast's multigrid takes GAMMA**i, the same as LRS "
+                        "[1, 0.1, 0.01, ...]); set SOLVER.LRS and remove the key")
     assert lines[0].startswith(f"config file '{old}': TRAIN.CHECKPOINT_EPOCH_RESET was retired")
     assert lines[-1].startswith("command-line override: TRAIN.CHECKPOINT_EPOCH_RESET was retired")
 

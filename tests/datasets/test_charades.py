@@ -1,21 +1,17 @@
 import logging
 import os
+from collections import Counter
 
 import numpy as np
 import pytest
 import torch
 
 from slowfast.config import load_config
-from slowfast.datasets.charades import (
-    Charades,
-    clip_length,
-    multi_hot,
-    random_clip_start,
-    strided_frame_indices,
-    view_clip_start,
-)
+from slowfast.datasets.charades import Charades, multi_hot
+from slowfast.datasets.clip_items import train_generators
 from slowfast.datasets.loader import build_eval_loader, build_train_loader
 from slowfast.datasets.options import DatasetOptions
+from slowfast.datasets.temporal_sampling import strided_frame_indices, strided_train_indices
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.multigrid.shape import ClipShape
@@ -45,18 +41,7 @@ def charades_dir(make_frame_list):
     return make_frame_list("val.csv", {"a": 12, "b": 5}, LABELS)
 
 
-def test_sampling_helpers_hand_computed():
-    assert clip_length(4, 3) == 10
-    # 20 frames, span 10, 3 views: gap 5, starts 0, 5, 10; one view: the centre.
-    assert [view_clip_start(20, 10, v, 3) for v in range(3)] == [0, 5, 10]
-    assert view_clip_start(20, 10, 0, 1) == 5
-    assert view_clip_start(5, 10, 1, 3) == 0
-    assert strided_frame_indices(20, 10, 4, 3).tolist() == [10, 13, 16, 19]
-    # A clip longer than the video starts at or before frame 0 and is clamped.
-    assert strided_frame_indices(5, -2, 4, 2).tolist() == [0, 0, 2, 4]
-    rng = np.random.default_rng(0)
-    assert {random_clip_start(5, 7, rng) for _ in range(100)} == {-2, -1, 0}
-    assert {random_clip_start(8, 7, rng) for _ in range(100)} == {0, 1}
+def test_multi_hot_hand_computed():
     assert multi_hot(np.array([0, 2]), 4).tolist() == [1.0, 0.0, 1.0, 0.0]
 
 
@@ -105,6 +90,21 @@ def test_train_item_follows_each_multigrid_shape(charades_dir, clip_frame_number
             if strided_frame_indices(12, start, shape.num_frames, rate).tolist() == numbers
         ]
         assert explanations, f"{numbers} is not a clamped stride in {shape.sampling_rate}"
+
+
+def test_train_clips_are_the_strided_policy_on_the_item_draws(charades_dir, clip_frame_numbers):
+    # Video "a" has 12 frames, "b" 5; 3 frames, rates 1-4, draws 0-5 of each.
+    dataset = Charades(charades_dir, "train", OPTIONS)
+    shape = ClipShape(num_frames=3, crop_size=24, sampling_rate=(1, 4), jitter_scales=(28, 36))
+    expected = {
+        0: [[5, 8, 11], [1, 4, 7], [2, 4, 6], [6, 8, 10], [5, 8, 11], [2, 6, 10]],
+        1: [[0, 2, 4], [0, 1, 4], [0, 2, 4], [0, 4, 4], [1, 2, 3], [0, 2, 4]],
+    }
+    for video, clips in expected.items():
+        assert [clip_frame_numbers(dataset[(video, shape, draw)][0]) for draw in range(6)] == clips
+        for draw, clip in enumerate(clips):
+            rng, _ = train_generators(OPTIONS.seed, video, draw, Counter())
+            assert strided_train_indices(dataset.num_video_frames(video), 3, (1, 4), rng).tolist() == clip
 
 
 def test_loaders_collate_float_targets(charades_dir):

@@ -2,60 +2,14 @@ import av
 import numpy as np
 import pytest
 
-from slowfast.datasets.decoder import (
-    CENTRE_START,
-    VideoDecodeError,
-    VideoInfo,
-    clip_frame_indices,
-    decode_clip,
-    decode_stats,
-    ensemble_view_start,
-    random_start,
-    reset_decode_stats,
-)
+from slowfast.datasets.decoder import VideoDecodeError, VideoInfo, decode_clip, decode_stats, reset_decode_stats
 from slowfast.datasets.h264 import write_h264
+from slowfast.datasets.temporal_sampling import clip_frame_indices, ensemble_view_start
 
 
 def decode_frames(path: str, indices, threads: bool = False) -> np.ndarray:
     """The frames at fixed ``indices``, through decode_clip (which picks them from metadata)."""
     return decode_clip(path, lambda info: indices, threads)
-
-
-def indices(start_fraction, frame_count=60, fps=30.0, num_frames=4, sampling_rate=2, target_fps=30.0):
-    return clip_frame_indices(frame_count, fps, num_frames, sampling_rate, target_fps, start_fraction).tolist()
-
-
-def test_centre_clip_spans_sampling_rate_times_frames():
-    # span 8 frames, start = 0.5 * (60 - 8) = 26, linspace(26, 33, 4) truncated
-    assert indices(CENTRE_START) == [26, 28, 30, 33]
-
-
-def test_train_start_is_drawn_from_the_generator():
-    start = random_start(np.random.default_rng(0))
-    assert start == np.random.default_rng(0).uniform()
-    # 0.63696... * 52 = 33.12 -> linspace(33.12, 40.12, 4)
-    assert indices(start) == [33, 35, 37, 40]
-
-
-def test_test_views_span_the_whole_video():
-    starts = [ensemble_view_start(view, 3) for view in range(3)]
-    assert starts == [0.0, 0.5, 1.0]
-    assert [indices(s) for s in starts] == [[0, 2, 4, 7], [26, 28, 30, 33], [52, 54, 56, 59]]
-    assert ensemble_view_start(0, 1) == CENTRE_START
-
-
-def test_short_video_repeats_its_last_frame():
-    assert indices(0.7, frame_count=5) == [0, 2, 4, 4]
-
-
-def test_span_follows_source_fps():
-    # 60 fps source, 30 fps target: the same clip covers twice as many source frames
-    assert indices(0.0, fps=60.0) == [0, 5, 10, 15]
-
-
-def test_start_fraction_out_of_range_is_rejected():
-    with pytest.raises(ValueError, match="start_fraction"):
-        indices(1.5)
 
 
 @pytest.mark.parametrize("wanted", [[0, 1, 2, 3], [26, 28, 30, 33], [52, 54, 56, 59], [30, 30, 31, 59]])

@@ -3,7 +3,7 @@
 Against a reference that decodes every frame from the start, numbers frames by timestamp and
 picks the clip's indices, for every clip shape of the K400 multigrid schedule: the same pixels at
 the stored size and, scaled (decoder.SCALER "cv2", the default), the same pixels as that reference
-resized with ``short_side_resize`` (the pipeline before); with SCALER "swscale" (one reformat to
+resized after decoding with ``short_side_resize``; with SCALER "swscale" (one reformat to
 the target size) within SCALED_MAX_ABS / SCALED_MEAN_ABS of it.
 """
 import fractions
@@ -16,8 +16,9 @@ from av.video.reformatter import VideoReformatter
 
 from slowfast.config.loading import load_config
 from slowfast.datasets import decoder
-from slowfast.datasets.decoder import clip_frame_indices, decode_clip, decode_stats, reset_decode_stats
+from slowfast.datasets.decoder import decode_clip, decode_stats, reset_decode_stats
 from slowfast.datasets.h264 import fixed_keyframes, write_h264
+from slowfast.datasets.temporal_sampling import clip_frame_indices
 from slowfast.datasets.transforms import resized_shape, short_side_resize
 from slowfast.multigrid.schedule import build_schedule
 
@@ -158,7 +159,7 @@ def clips_of(shape):
 
 @pytest.mark.parametrize("name", ["gop1.mp4", "gop8.mp4", "gop60.mp4", "gop250.mp4", "bpyramid.mp4", "gop8.mkv",
                                   "gop8.ts", "vfr.mp4", "vfr.mkv", "header_double.mkv", "header_half.mkv"])
-def test_same_frames_as_decoding_everything_and_scaled_as_before(videos, reference, name, monkeypatch):
+def test_same_frames_as_decoding_everything_and_scaled_as_resizing_them(videos, reference, name, monkeypatch):
     path = videos[name]
     decoder._KEYFRAME_CACHE.clear()
     errors = []

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from slowfast.datasets.decoder import clip_frame_indices, decode_clip
+from slowfast.datasets.decoder import decode_clip
 from slowfast.datasets.frame_cache import DecodedVideoCache, decode_whole_video
 from slowfast.datasets.kinetics import Kinetics
 from slowfast.datasets.options import DatasetOptions
+from slowfast.datasets.temporal_sampling import clip_frame_indices
 from slowfast.multigrid.shape import ClipShape
 
 OPTIONS = DatasetOptions(num_classes=3, num_frames=4, sampling_rate=2, train_jitter_scales=(32, 40),

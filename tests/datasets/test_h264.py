@@ -41,7 +41,7 @@ def test_arrays_are_frame_n_at_n_over_rate(tmp_path):
 
 def test_frames_keep_their_timestamps_past_256_frames_in_a_finer_time_base(tmp_path):
     """Decoded MP4 frames come in the demuxer's time base (1/15360 at 30 fps): 512 units a frame.
-    Re-timed by a frame counter in the encoder's 1/30, 256 of them used to collapse onto one time."""
+    Rescaled to the encoder's 1/30, each keeps a time of its own, past 256 frames too."""
     path = str(tmp_path / "fine.mp4")
     source = Fraction(1, 15360)
     frames = (timed_frame(k % 250, 512 * k, source) for k in range(300))

@@ -10,19 +10,21 @@ import pytest
 import torch
 
 from slowfast.datasets.clip_items import locate_test_entry, train_generators
-from slowfast.datasets.decoder import clip_frame_indices, decode_clip, ensemble_view_start, random_start
+from slowfast.datasets.decoder import decode_clip
 from slowfast.datasets.errors import DataError
 from slowfast.datasets.h264 import fixed_keyframes, write_h264
 from slowfast.datasets.kinetics import Kinetics, PreparedCopyError, choose_copy_short_side
 from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.prepared import PreparedManifest, copy_path
+from slowfast.datasets.temporal_sampling import clip_frame_indices, ensemble_view_start, random_start
 from slowfast.datasets.transforms import (
     augment_train,
-    crop_for_eval,
     jitter_short_side,
     random_crop,
     random_horizontal_flip,
+    short_side_resize,
     to_clip_tensor,
+    uniform_crop,
 )
 from slowfast.multigrid.shape import ClipShape
 
@@ -60,7 +62,7 @@ def folder(tmp_path_factory):
 
 
 def decoded_then_augmented(path: str, shape: ClipShape, index: int, draw: int) -> torch.Tensor:
-    """The pipeline before: decode at the stored size, then augment_train, with the item's draws."""
+    """The reference: decode at the stored size, then augment_train (jitter, crop, flip), with the item's draws."""
     rng, _ = train_generators(OPTIONS.seed, index, draw, Counter())
     low, high = shape.sampling_rate
     rate = int(rng.integers(low, high + 1))
@@ -108,7 +110,7 @@ def test_eval_clips_equal_resizing_after_decoding(folder):
                 (video, view, crop), views = locate_test_entry(entry, 2, 3), 2
             frames = decode_clip(dataset.video_path(video), lambda info: clip_frame_indices(
                 info.frame_count, info.fps, 4, 2, OPTIONS.target_fps, ensemble_view_start(view, views)))
-            expected = to_clip_tensor(crop_for_eval(frames, short_side, size, crop))
+            expected = to_clip_tensor(uniform_crop(short_side_resize(frames, short_side), size, crop))
             assert label == video and torch.equal(clip, expected), (split, entry)
 
 

@@ -1,16 +1,18 @@
 import json
 import logging
 import os
+from collections import Counter
 
-import numpy as np
 import pytest
 import torch
 
 from slowfast.config import load_config
+from slowfast.datasets.clip_items import train_generators
 from slowfast.datasets.loader import shard_range
 from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.pathways import normalize, to_model_inputs
-from slowfast.datasets.ssv2 import Ssv2, segment_frame_indices
+from slowfast.datasets.ssv2 import Ssv2
+from slowfast.datasets.temporal_sampling import segment_frame_indices
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.multigrid.shape import ClipShape
 
@@ -47,25 +49,6 @@ def ssv2_dir(make_frame_list):
 def write_json(data_dir, name, content):
     with open(os.path.join(data_dir, name), "w") as handle:
         json.dump(content, handle)
-
-
-def test_segment_centres_hand_computed():
-    # L=10, T=3: segment 3 frames, spans 0-3, 3-6, 6-9, centres (start + end) // 2.
-    assert segment_frame_indices(10, 3).tolist() == [1, 4, 7]
-    # L=6, T=4: 1.25 * i = 0, 1.25, 2.5, 3.75, 5 rounds (half to even) to 0, 1, 2, 4, 5.
-    assert segment_frame_indices(6, 4).tolist() == [0, 1, 3, 4]
-    # Several views spread over each span instead of repeating the centre.
-    assert [segment_frame_indices(10, 3, view=v, num_views=2).tolist() for v in (0, 1)] == [[0, 3, 6], [2, 5, 8]]
-    # Fewer frames than segments repeat frames: spans 0-0, 0-0, 0-1, 1-1.
-    assert segment_frame_indices(2, 4).tolist() == [0, 0, 0, 1]
-
-
-def test_training_picks_uniformly_within_each_segment():
-    rng = np.random.default_rng(0)
-    draws = np.stack([segment_frame_indices(6, 4, rng) for _ in range(400)])
-    spans = [(0, 1), (1, 2), (2, 4), (4, 5)]
-    for segment, (start, end) in enumerate(spans):
-        assert set(draws[:, segment].tolist()) == set(range(start, end + 1))
 
 
 def test_labels_come_from_json_templates_in_json_order(ssv2_dir):
@@ -114,6 +97,17 @@ def test_train_item_follows_each_multigrid_shape(ssv2_dir, clip_frame_numbers):
         assert (label, index) == (1, 1)
         numbers = clip_frame_numbers(clip)
         assert numbers == sorted(numbers) and 0 <= numbers[0] and numbers[-1] <= 9
+
+
+def test_train_clips_are_the_segment_policy_on_the_item_draws(ssv2_dir, clip_frame_numbers):
+    # Video "10" (dataset index 1) has 10 frames: 3 segments span 0-3, 3-6, 6-9.
+    dataset = Ssv2(ssv2_dir, "train", OPTIONS)
+    shape = ClipShape(num_frames=3, crop_size=24, sampling_rate=(1, 4), jitter_scales=(28, 36))
+    clips = [[1, 6, 7], [1, 3, 6], [0, 4, 8], [3, 5, 9], [1, 5, 8], [0, 6, 9]]
+    assert [clip_frame_numbers(dataset[(1, shape, draw)][0]) for draw in range(6)] == clips
+    for draw, clip in enumerate(clips):
+        rng, _ = train_generators(OPTIONS.seed, 1, draw, Counter())
+        assert segment_frame_indices(10, 3, rng).tolist() == clip
 
 
 def test_train_draws_are_reproducible_and_vary(ssv2_dir):

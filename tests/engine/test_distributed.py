@@ -22,6 +22,8 @@ from slowfast.utils import distributed
 from slowfast.utils.bn_groups import rank_share
 from slowfast.utils.distributed import unwrap
 
+pytestmark = pytest.mark.slow  # two spawned gloo processes per test
+
 MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
 # Global batch 4 with BN_BASE_SIZE 4: 2 clips per rank at the base shape (BN pools both ranks),
 # up to 16 per rank at the small short-cycle and long-cycle shapes (BN groups inside a rank).
@@ -154,8 +156,8 @@ def _worker_reporting_its_error(rank: int, port: int, configs, report_dir: str) 
 
 
 def test_ranks_with_different_training_lists_stop_with_one_line(make_cfg, synthetic_dir, tmp_path):
-    # Rank 1's machine lists one video twice: as many iterations per epoch (so the old code ran on,
-    # with diverging permutations, instead of hanging), but a different list.
+    # Rank 1's machine lists one video twice: as many iterations per epoch (so without the check the
+    # ranks would run on with diverging permutations rather than hang), but a different list.
     other = tmp_path / "other_data"
     other.mkdir()
     for name in ("val.csv", "test.csv"):

@@ -12,6 +12,8 @@ import torch
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.launch import run
 
+pytestmark = pytest.mark.slow  # training processes, killed and restarted
+
 ROOT = Path(__file__).resolve().parents[2]
 MG_CONFIG = str(ROOT / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
 # 6 epochs in 5 multigrid stages, 27 iterations; epoch 0 is not a checkpoint epoch. Dropout draws

@@ -138,6 +138,7 @@ def _ensembles_on_rank(rank: int, init_file: str, results: dict) -> None:
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_all_reduce_merges_ranks_like_one_process(tmp_path):
     with mp.Manager() as manager:
         results = manager.dict()

@@ -84,7 +84,7 @@ def test_resume_deletes_temporary_files_of_interrupted_saves(tmp_path):
     save_epoch(tmp_path, 0, fill=1.0)
     folder = ckpt.checkpoint_dir(tmp_path)
     for name in (".checkpoint_last.pyth.abc123.tmp", ".checkpoint_epoch_00002.123-9f8e7d6c.tmp.pyth"):
-        (folder / name).write_bytes(b"\x80partial")  # an older version's name, utils/atomic.py's
+        (folder / name).write_bytes(b"\x80partial")  # both torn-save names remove_torn_temporaries matches
     other = folder / "notes.tmp"  # not ours: left alone
     other.write_text("x")
     assert resume(tmp_path)[0]["epoch"] == 1
@@ -105,6 +105,11 @@ def test_checkpoint_of_another_run_is_refused_naming_the_differing_keys(tmp_path
     assert resume(tmp_path, moved)[0]["epoch"] == 1
     # A key the checkpoint's code version did not have yet is not a difference.
     assert resume(tmp_path, CFG_YAML + "NEW_NODE:\n  NEW_KEY: 1\n")[0]["epoch"] == 1
+    # Nor is a retired key that its config still holds (SOLVER.GAMMA, see config.defaults.RETIRED_KEYS).
+    retired = tmp_path / "retired"
+    retired.mkdir()
+    save_epoch(retired, 0, fill=1.0, cfg_yaml=CFG_YAML.replace("  BASE_LR: 0.1\n", "  BASE_LR: 0.1\n  GAMMA: 0.1\n"))
+    assert resume(retired)[0]["epoch"] == 1
 
 
 def test_checkpoint_keep_deletes_all_but_the_newest_epoch_checkpoints(tmp_path):

@@ -63,7 +63,7 @@ def epochs_in_log(cfg) -> int:
     return (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text().count('"_type": "train_epoch"')
 
 
-@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("workers", [0, pytest.param(2, marks=pytest.mark.slow)])  # 2: loader processes
 def test_interrupted_run_ends_bit_identical_with_and_without_workers(make_cfg, monkeypatch, workers):
     values = {**ISSUE_RUN, "DATA_LOADER.NUM_WORKERS": workers}
     whole = make_cfg(values, output="whole", config_file=MG_CONFIG)

@@ -220,8 +220,9 @@ def all_finite(path: Path) -> bool:
 def test_nan_at_an_unlogged_iteration_writes_no_checkpoint_after_it_and_the_rerun_resumes_before_it(
     make_cfg, monkeypatch, read_stats
 ):
-    # A "last" checkpoint after every iteration, a log line only every 100: the old code saved the
-    # NaN weights of iteration 3 at once and stopped only at epoch end, leaving them to resume.
+    # A "last" checkpoint after every iteration, a log line only every 100: the NaN loss of iteration 3
+    # must stop the run before that iteration's checkpoint, not at the next log line or the epoch end,
+    # so that no checkpoint holds its NaN weights for a rerun to resume from.
     values = {**ONE_EPOCH, "SOLVER.MAX_EPOCH": 2, "TRAIN.CHECKPOINT_MINUTES": 1e-9, "LOG_PERIOD": 100,
               "TEST.ENABLE": False}
     cfg = make_cfg(values)
@@ -276,7 +277,7 @@ def test_resume_skips_checkpoints_with_non_finite_weights_or_says_there_is_none(
     contents = ckpt.load_checkpoint_file(newest)
     key = next(k for k, v in contents["model_state"].items() if v.is_floating_point())
     contents["model_state"][key] = torch.full_like(contents["model_state"][key], float("nan"))
-    ckpt.write_checkpoint_file(contents, newest)  # as an older version could have written it
+    ckpt.write_checkpoint_file(contents, newest)  # the newest checkpoint now holds NaN weights
     resumed = ckpt.resume_latest(cfg.OUTPUT_DIR, model, optimizer, cfg.dump())
     assert resumed["path"] == ckpt.checkpoint_path(cfg.OUTPUT_DIR, 0)
     ckpt.checkpoint_path(cfg.OUTPUT_DIR, 0).unlink()

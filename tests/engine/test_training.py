@@ -161,8 +161,9 @@ def test_fine_tuning_config_with_a_checkpoint_path_does_not_warn(make_cfg):
     assert f"initialised from {weights}\n" in log
     assert "training from scratch" not in log
 
-    reinit = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False, "TRAIN.CHECKPOINT_FILE_PATH": str(weights),
-                       "TRAIN.CHECKPOINT_REINIT_HEAD": True}, output="fine_tuned_new_head")
+    reinit = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False,
+                       "TRAIN.CHECKPOINT_FILE_PATH": str(weights), "TRAIN.CHECKPOINT_REINIT_HEAD": True},
+                      output="fine_tuned_new_head")
     run(reinit)
     log = (Path(reinit.OUTPUT_DIR) / "stdout.log").read_text()
     assert f"initialised from {weights}; classifier re-initialised (TRAIN.CHECKPOINT_REINIT_HEAD)" in log

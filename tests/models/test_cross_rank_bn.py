@@ -78,6 +78,7 @@ def _reference(clips: list[slice]) -> dict:
             "mean": reference.running_mean, "var": reference.running_var}
 
 
+@pytest.mark.slow
 def test_two_ranks_pool_statistics_like_one_bn_over_the_union(two_rank_results):
     ranks = two_rank_results[2 * PER_RANK]
     expected = _reference([slice(0, 2 * PER_RANK)])
@@ -89,6 +90,7 @@ def test_two_ranks_pool_statistics_like_one_bn_over_the_union(two_rank_results):
             torch.testing.assert_close(rank[key], expected[key], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_local_bn_at_group_size_and_precise_bn_pooling_over_ranks(two_rank_results):
     ranks = two_rank_results[PER_RANK]
     # Rank means (1, -2) and (2, -4), variances (0.5, 2) and (1, 4).

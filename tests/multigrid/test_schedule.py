@@ -287,6 +287,7 @@ def test_bn_group_size_per_global_batch(make_cfg, grouping, expected):
     assert groups == ({8} if grouping == "values" else {size // 8 for size in sizes})
 
 
+@pytest.mark.slow
 def test_schedule_modules_import_no_torch():
     code = (
         "import sys, slowfast.multigrid\n"

@@ -132,6 +132,7 @@ def test_bn_grouping(per_device, devices, expected):
     assert bn_grouping(per_device, 8, devices) == expected
 
 
+@pytest.mark.slow
 def test_show_schedule_json_subprocess(kinetics_yaml):
     result = subprocess.run(
         [sys.executable, str(TOOL), "--cfg", str(kinetics_yaml), "--json"],

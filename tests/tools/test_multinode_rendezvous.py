@@ -4,8 +4,11 @@ tools/run_net.py's PySlowFast-style --init_method/--num_shards/--shard_id."""
 import subprocess
 import sys
 
+import pytest
+
 from slowfast.utils.distributed import find_free_port
 
+pytestmark = pytest.mark.slow  # torchrun and run_net processes
 
 def run_nodes(commands: list[list[str]], env: dict[str, str], timeout_s: float = 300) -> None:
     """Start one process per "node" at once (they wait for each other) and require both to succeed."""

@@ -1,10 +1,18 @@
 """tools/prepare_videos.py: arguments, exit statuses and the messages naming what failed."""
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
+from slowfast.datasets import reencode
 from slowfast.datasets.h264 import write_h264
+from slowfast.utils import cli
 
 
 @pytest.fixture
@@ -105,3 +113,74 @@ def test_two_sources_written_to_one_file_are_refused(prepare, capsys, folder):
         f"error: '{folder / 'in' / 'clips' / 'good.mp4'}' and '{folder / 'in' / 'clips' / 'good.mkv'}' "
         f"(in {folder / 'in' / 'train.csv'}) would both be written to '{folder / 'out' / 'clips' / 'good.mp4'}'; "
         "rename one\n")
+
+
+# --- Ctrl-C: one line, exit status 130, no CSV and no temporary file left ---
+
+
+def interrupted_line(folder) -> str:
+    return (f"interrupted by Ctrl-C (SIGINT) before {folder / 'out'} was complete; rerunning the same command "
+            "prepares it again from the start\n")
+
+
+def test_ctrl_c_while_encoding_ends_with_one_line_and_exit_130(prepare, capsys, folder, monkeypatch):
+    (folder / "in" / "train.csv").write_text("clips/good.mp4 0\n")
+
+    def ctrl_c(*args):  # the first copy is written, not yet renamed into place
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the handler raises before this ends
+
+    monkeypatch.setattr(reencode, "check_copy", ctrl_c)
+    assert run(prepare, folder, "--short-sides", "24,32") == 130
+    assert capsys.readouterr() == ("", interrupted_line(folder))
+    assert [path.name for path in (folder / "out").rglob("*")] == ["clips"]  # temporaries deleted, no CSV
+
+
+def test_an_error_after_ctrl_c_is_the_interruption_and_any_other_keeps_its_traceback(prepare, capsys, folder,
+                                                                                    monkeypatch):
+    def broken_pipe_after_ctrl_c(*args):  # e.g. the encoder pool stopped by the same Ctrl-C
+        monkeypatch.setattr(cli, "_sigint_received", True)
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(reencode, "prepare_folder", broken_pipe_after_ctrl_c)
+    assert run(prepare, folder) == 130
+    assert capsys.readouterr().err == interrupted_line(folder)
+
+    def a_bug(*args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(reencode, "prepare_folder", a_bug)
+    with pytest.raises(RuntimeError, match="a bug"):
+        run(prepare, folder)
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_the_process_group_stops_the_encoder_pool_with_one_line(repo_root, tmp_path):
+    # A terminal's Ctrl-C reaches every process of the job: the workers leave it to the parent, which
+    # stops them; the copies they were writing are deleted.
+    rng = np.random.default_rng(0)
+    source = tmp_path / "in" / "clips" / "v0.mp4"
+    source.parent.mkdir(parents=True)
+    noise = (rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(60))  # slow to encode
+    write_h264(str(source), noise, 30, 240, 320, {"preset": "ultrafast"})
+    for k in range(1, 12):
+        shutil.copy(source, source.with_name(f"v{k}.mp4"))
+    (tmp_path / "in" / "train.csv").write_text("".join(f"clips/v{k}.mp4 {k}\n" for k in range(12)))
+    out = tmp_path / "out"
+    # SIGINT as the default disposition (a parent started in the background may pass it ignored).
+    command = [sys.executable, "tools/prepare_videos.py", str(tmp_path / "in"), str(out), "--workers", "2",
+               "--short-sides", "128,240", "--preset", "ultrafast"]
+    process = subprocess.Popen(command, cwd=repo_root, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.rglob(".*.tmp.mp4")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # until a copy is being written
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()  # a no-op once it has exited
+    assert (process.returncode, stdout, stderr) == (130, "", interrupted_line(tmp_path))
+    left = [path.name for path in out.rglob("*")]
+    assert not [name for name in left if ".tmp." in name] and "train.csv" not in left and "prepared.json" not in left

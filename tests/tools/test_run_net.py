@@ -124,6 +124,7 @@ def test_positional_and_opts_overrides_both_apply(run_net, cli_args, tmp_path):
     assert saved["RESNET"]["WIDTH_PER_GROUP"] == 8 and saved["OUTPUT_DIR"] == str(tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_cli_process_exits_2_without_traceback_for_config_and_data_errors(repo_root, cli_args, tmp_path):
     folder = data_folder(tmp_path, "a.mp4 9\n")
     commands = {
@@ -145,6 +146,7 @@ def test_cli_process_exits_2_without_traceback_for_config_and_data_errors(repo_r
     }
 
 
+@pytest.mark.slow
 def test_workers_it_starts_itself_also_exit_2_with_one_line_per_process(repo_root, cli_args, tmp_path):
     # Two machines' worth of shards on one: each run_net spawns its worker, which meets a bad CSV.
     from slowfast.utils.distributed import find_free_port
@@ -326,6 +328,7 @@ def test_the_interrupted_line_says_what_rerunning_does(repo_root, cli_args, tmp_
         "interrupted by Ctrl-C (SIGINT); this run only tests: rerunning the same command tests again from the start")
 
 
+@pytest.mark.slow
 def test_sigint_during_training_ends_with_one_line_and_exit_130(repo_root, cli_args, synthetic_dir, tmp_path):
     from slowfast.config import load_config
     from slowfast.engine.launch import interrupted_message

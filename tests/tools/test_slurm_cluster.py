@@ -23,6 +23,7 @@ def task_log(output: Path, job_id: str, task: int, stream: str = "out") -> str:
     return (output / "slurm" / job_id / f"{job_id}_{task}_log.{stream}").read_text()
 
 
+@pytest.mark.slow
 def test_two_task_job_trains_like_torchrun(slurm_cluster, two_rank_run, torchrun_two_processes, tmp_path):
     output = tmp_path / "out"
     job_id = slurm_cluster.submit(*submit_args(two_rank_run, output, tasks=2))
@@ -37,6 +38,7 @@ def test_two_task_job_trains_like_torchrun(slurm_cluster, two_rank_run, torchrun
     two_rank_run.assert_same_final_state(output, torchrun_two_processes)
 
 
+@pytest.mark.slow
 def test_preempted_job_requeues_itself_and_resumes_exactly(slurm_cluster, two_rank_run, torchrun_two_processes,
                                                            tmp_path):
     output = tmp_path / "out"
@@ -58,6 +60,7 @@ def test_preempted_job_requeues_itself_and_resumes_exactly(slurm_cluster, two_ra
     two_rank_run.assert_same_final_state(output, torchrun_two_processes)
 
 
+@pytest.mark.slow
 def test_job_with_a_bad_data_folder_fails_with_a_one_line_error(slurm_cluster, two_rank_run, tmp_path):
     empty = tmp_path / "no_data"
     empty.mkdir()

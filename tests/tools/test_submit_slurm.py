@@ -39,6 +39,7 @@ def _weights(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)["model_state"]
 
 
+@pytest.mark.slow
 def test_local_job_trains_with_two_tasks_and_resumes_after_being_killed(tmp_path, monkeypatch):
     # No OMP_NUM_THREADS: each task takes its share of the cores itself, as torchrun would give it.
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)

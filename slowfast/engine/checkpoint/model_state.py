@@ -17,7 +17,7 @@ logger = get_logger(__name__)
 
 HEAD_PREFIX = "head.projection."
 _DDP_PREFIX = "module."
-# A BatchNorm's step counter only matters with momentum=None; old model-zoo files lack it.
+# A BatchNorm's step counter only matters with momentum=None; Caffe2 model-zoo weights have none.
 _OPTIONAL_SUFFIX = ".num_batches_tracked"
 _MAX_KEYS_SHOWN = 12
 

@@ -148,7 +148,8 @@ def newest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
 def remove_torn_temporaries(output_dir: str | os.PathLike) -> list[Path]:
     """Delete the temporary files of saves that a killed process never finished (never read)."""
     folder = files.checkpoint_dir(output_dir)
-    # ".NAME.<pid>-<hex>.tmp.pyth" (utils/atomic.py), ".NAME.pyth.<random>.tmp" (older versions)
+    # ".NAME.<pid>-<hex>.tmp.pyth" is utils/atomic.py's name; ".NAME.pyth.<random>.tmp" is matched too, as an
+    # OUTPUT_DIR written by an earlier release of this code can hold such files.
     patterns = (".checkpoint_*.tmp.pyth", ".checkpoint_*.pyth.*.tmp")
     torn = sorted({p for pattern in patterns for p in folder.glob(pattern)}) if folder.is_dir() else []
     for path in torn:
@@ -192,14 +193,13 @@ def _require_keys(contents: Mapping[str, Any], path: Path) -> None:
 def check_same_run(saved_yaml: Any, current_yaml: str, path: Path) -> None:
     """Refuse a checkpoint whose config differs from ours outside ``RESUMABLE_KEY_PREFIXES``.
 
-    Only keys both configs have are compared, so a checkpoint written before a config key was
-    added still resumes.
+    Only keys both configs have are compared: a key on one side only (added or retired between the
+    code versions that wrote the two) says nothing about the run.
     """
     if not isinstance(saved_yaml, str):
         logger.warning("Checkpoint %s stores no config; cannot check that it comes from this run", path)
         return
     saved, current = _flatten(yaml.safe_load(saved_yaml)), _flatten(yaml.safe_load(current_yaml))
-    # Keys on one side only come from another code version (a key added since): not compared.
     differences = [
         f"{key}: checkpoint {saved[key]!r}, now {current[key]!r}"
         for key in sorted(set(saved) & set(current))
