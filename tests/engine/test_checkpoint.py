@@ -221,6 +221,7 @@ def test_reinit_head_leaves_a_same_size_classifier_at_its_init_and_says_so(tmp_p
     with caplog.at_level(logging.INFO, logger="slowfast.engine.checkpoint"):
         report = ckpt.load_pretrained(path, target, reinit_head=True)
 
+    assert caplog.text.count("head.projection re-initialised") == 1
     assert "head.projection re-initialised: not loaded, as asked" in caplog.text
     assert report.reinitialised == ("head.projection.weight", "head.projection.bias")
     assert not any(k.startswith("head.projection.") for k in report.loaded)

@@ -43,7 +43,7 @@ def load_model_state(
 
     Keys under ``reinitialise_prefixes`` are not copied (the model keeps its initialisation)."""
     skipped = tuple(reinitialise_prefixes)
-    allowed = tuple(allow_missing_prefixes) + skipped
+    allowed = tuple(dict.fromkeys((*allow_missing_prefixes, *skipped)))  # a prefix named twice logs once
     target = unwrap(model)
     model_state = target.state_dict()
     state = _strip_ddp_prefix(state)
