@@ -184,5 +184,6 @@ def prepare_output_dir(cfg: CfgNode) -> None:
 def prepare_data(cfg: CfgNode) -> None:
     """Generate the bundled synthetic dataset (in TRAIN.DATASET's layout) on first use when the config asks for it."""
     from slowfast.datasets.build import ensure_synthetic_data
+    from slowfast.datasets.spec import data_spec
 
-    ensure_synthetic_data(cfg)
+    ensure_synthetic_data(data_spec(cfg))

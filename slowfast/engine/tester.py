@@ -6,6 +6,7 @@ from fvcore.common.config import CfgNode
 
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.loader import build_eval_loader
+from slowfast.datasets.spec import data_spec
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.caffe2_weights import load_pretrained_weights
 from slowfast.engine.context import RunContext, check_ranks_agree
@@ -71,7 +72,7 @@ def run_test(cfg: CfgNode, ctx: RunContext) -> dict:
     else:
         load_pretrained_weights(path, model, _checkpoint_type(cfg, path), reset_head_if_classes_differ=False)
         logger.info(f"testing {path}")
-    dataset = build_dataset(cfg, "test")
+    dataset = build_dataset(data_spec(cfg), "test")
     check_ranks_agree(len(dataset), "test entries", getattr(dataset, "source", "the test list"))
     pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"
     loader = build_eval_loader(

@@ -8,6 +8,7 @@ from fvcore.common.config import CfgNode
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.errors import DataError
 from slowfast.datasets.loader import build_eval_loader, build_train_loader
+from slowfast.datasets.spec import data_spec
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.caffe2_weights import load_pretrained_weights
 from slowfast.engine.compile import compile_model, training_batch_shapes
@@ -65,8 +66,9 @@ class Trainer(TrainerBase):
             limit = compile_model(unwrap(model), len(shapes))
             logger.info(f"TRAIN.COMPILE: {len(shapes)} training shapes, each compiled at its first step "
                         f"(recompile limit {limit})")
-        self.train_set = build_dataset(cfg, "train")
-        self.val_set = build_dataset(cfg, "val")
+        data = data_spec(cfg)
+        self.train_set = build_dataset(data, "train")
+        self.val_set = build_dataset(data, "val")
         check_ranks_agree(len(self.train_set), "training videos", getattr(self.train_set, "source", "train list"))
         check_ranks_agree(len(self.val_set), "validation videos", getattr(self.val_set, "source", "val list"))
         self.sampler = MultigridBatchSampler(
