@@ -31,6 +31,7 @@ from slowfast.benchmark import ablation  # noqa: E402
 from slowfast.benchmark.commands import training_costs  # noqa: E402
 from slowfast.config import ConfigError  # noqa: E402
 from slowfast.datasets.build import ensure_synthetic_data, fill_decoded_stores  # noqa: E402
+from slowfast.datasets.spec import data_spec  # noqa: E402
 from slowfast.utils import cli  # noqa: E402
 
 RUN_NET = os.path.join(_CHECKOUT, "tools", "run_net.py")
@@ -72,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     cfg = cli.load(args)
     output_dir = args.output_dir or cfg.OUTPUT_DIR.rstrip("/") + "_ablation"
     os.makedirs(output_dir, exist_ok=True)
-    ensure_synthetic_data(cfg)  # before any variant's clock starts
-    fill_decoded_stores(cfg)  # so every variant maps the decoded frames rather than decoding them
+    data = data_spec(cfg)
+    ensure_synthetic_data(data)  # before any variant's clock starts
+    splits = (("train", "val") if cfg.TRAIN.ENABLE else ()) + (("test",) if cfg.TEST.ENABLE else ())
+    fill_decoded_stores(data, splits)  # so every variant maps the decoded frames rather than decoding them
     runs = []
     # One seed keeps the config's RNG_SEED and DIR/<variant>; several interleave the variants
     # seed by seed, so machine noise hits them alike.

@@ -15,6 +15,7 @@ from slowfast.benchmark.shape_cost import clip_work, reference_from_report, shap
 from slowfast.benchmark.simple_loader import SimpleVideoDataset
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
+from slowfast.datasets.spec import data_spec
 from slowfast.engine.inputs import input_shapes
 from slowfast.models import build_model
 from slowfast.models.complexity import gflops_per_clip
@@ -46,7 +47,7 @@ def benchmark_data(
         progress(f"note: DATA.DECODED_CACHE_GB {cfg.DATA.DECODED_CACHE_GB:g} decodes the videos into memory "
                  "first (it can take a while), and clips are then cut from memory, not decoded; "
                  "add DATA.DECODED_CACHE_GB 0 to measure decoding")
-    dataset = build_dataset(cfg, "train")
+    dataset = build_dataset(data_spec(cfg), "train")
     simple = SimpleVideoDataset(
         [dataset.video_path(i) for i in range(dataset.num_videos)], dataset.labels, cfg.DATA.TARGET_FPS, cfg.RNG_SEED
     )

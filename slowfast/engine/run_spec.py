@@ -57,13 +57,12 @@ def build_run_spec(cfg: CfgNode) -> RunSpec:
 
 
 def check_sections(spec: RunSpec) -> None:
-    """The rules no section sees alone: the loss a multi-label dataset needs, batches that split over
-    the devices, and every clip shape the schedule trains or tests against the model."""
-    require(not spec.data.multi_label or spec.solver.loss_func == "bce_logit",
-            "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")
+    """The rules no section sees alone: batches that split over the devices, and every clip shape the
+    schedule trains or tests against the model. (The data section checks DATA.MULTI_LABEL against
+    MODEL.LOSS_FUNC and SYNTHETIC.NUM_CLASSES against MODEL.NUM_CLASSES itself.)"""
     place = spec.place
     for key, value in (("TRAIN.BATCH_SIZE", spec.schedule.spec.batch_size), ("TEST.BATCH_SIZE", spec.test.batch_size)):
         require(value >= 1 and value % place.num_devices == 0,
                 f"{key} {value} must be a positive multiple of the number of devices {place.num_devices} "
                 f"(NUM_GPUS {place.num_gpus} x NUM_SHARDS {place.num_shards})")
-    check_shapes_fit_model(spec.model, spec.schedule.spec, spec.data.test_crop_size)
+    check_shapes_fit_model(spec.model, spec.schedule.spec, spec.data.options.test_crop_size)

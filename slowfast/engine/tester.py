@@ -80,7 +80,7 @@ def run_test(spec: RunSpec, ctx: RunContext) -> dict:
         dataset, test.batch_size // ctx.world_size, data.num_workers, pin,
         rank=ctx.rank, world_size=ctx.world_size,
     )
-    views, crops = data.num_ensemble_views, data.num_spatial_crops
+    views, crops = data.options.num_ensemble_views, data.options.num_spatial_crops
     ensemble = ViewEnsemble(dataset.num_videos, views * crops, spec.model.num_classes, data.ensemble_method)
     batches = progress_bar(len(loader), "multi-view test", unit="batch", enabled=ctx.is_main,
                            iterable=loader)  # a bar on a terminal, nothing in logs
@@ -89,8 +89,8 @@ def run_test(spec: RunSpec, ctx: RunContext) -> dict:
         results = run_views(model, batches, prepare, ensemble, solver.head_act, log_period=place.log_period)
     metric = "map" if data.multi_label else "top1"
     logger.info(
-        f"test: {views} temporal views x {crops} spatial crops of {data.num_frames} frames at "
-        f"{data.test_crop_size}px, "
+        f"test: {views} temporal views x {crops} spatial crops of {data.options.num_frames} frames at "
+        f"{data.options.test_crop_size}px, "
         f"{results.get('num_videos')} videos, {metric} {results.get(metric, float('nan')):.2f}"
     )
     if test.save_results_path and ctx.is_main:

@@ -98,7 +98,7 @@ class Trainer(TrainerBase):
         writer = MetricsWriter(place.output_dir if ctx.is_main and place.tensorboard else None,
                                log_dir=place.tensorboard_log_dir, dataset=data.train_dataset)
         source = getattr(self.train_set, "source", "the train list")
-        counter = FailedVideoCounter(data.max_failed_share, len(self.train_set), source)
+        counter = FailedVideoCounter(data.options.max_missing_share, len(self.train_set), source)
         video_path = getattr(self.train_set, "video_path", lambda i: f"entry {i}")
         finite = FiniteLoss(ctx.device, place.output_dir, place.log_period)
         self.evaluation = Evaluation(

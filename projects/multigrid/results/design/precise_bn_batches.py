@@ -11,6 +11,7 @@ import torch
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.loader import build_eval_loader, build_train_loader
+from slowfast.datasets.spec import data_spec
 from slowfast.engine.checkpoint.files import find_last_checkpoint, load_checkpoint_file
 from slowfast.engine.checkpoint.model_state import load_model_state
 from slowfast.engine.evaluator import run_views
@@ -30,7 +31,8 @@ def main() -> None:
     device = torch.device("cpu")
     path = find_last_checkpoint(args.run_dir)
     weights = load_checkpoint_file(path)["model_state"]
-    train_set, test_set = build_dataset(cfg, "train"), build_dataset(cfg, "test")
+    data = data_spec(cfg)
+    train_set, test_set = build_dataset(data, "train"), build_dataset(data, "test")
     prepare = InputPreparer(cfg, device)
     shape = train_set.options.full_train_shape
     print(f"{path}: test top-1 after precise BN over N batches of {cfg.TRAIN.BATCH_SIZE} clips at {shape}")
