@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from fvcore.common.config import CfgNode
 
-from slowfast.config.cross_checks import check_shapes_fit_model
 from slowfast.datasets.spec import DataSpec, data_spec
 from slowfast.engine.context import PlaceSpec, place_spec
+from slowfast.engine.cross_checks import check_shapes_fit_model
 from slowfast.engine.final_test_spec import FinalTestSpec, final_test_spec
 from slowfast.engine.solver_spec import SolverSpec, solver_spec
 from slowfast.engine.train_spec import TrainSpec, train_spec
@@ -40,8 +40,8 @@ class RunSpec:
 
 
 def build_run_spec(cfg: CfgNode) -> RunSpec:
-    """Every section of ``cfg`` built once, then the checks across
-    sections; ConfigError, in one line naming the key and what to do, for the first bad value."""
+    """Every section of ``cfg`` built once, then the checks across sections; ConfigError, in one line
+    naming the key and what to do, for the first bad value."""
     spec = RunSpec(
         model=model_spec(cfg),
         schedule=build_schedule(cfg),

@@ -151,7 +151,8 @@ class Trainer(TrainerBase):
                 train.checkpoint_file_path, unwrap(self.model), train.checkpoint_type, train.checkpoint_inflate,
                 reinit_head=train.checkpoint_reinit_head,
             )
-            reinit = "; classifier re-initialised (TRAIN.CHECKPOINT_REINIT_HEAD)" if train.checkpoint_reinit_head else ""
+            reinit = "; classifier re-initialised (TRAIN.CHECKPOINT_REINIT_HEAD)" if (
+                train.checkpoint_reinit_head) else ""
             logger.info(f"initialised from {train.checkpoint_file_path}{reinit}")
         elif train.expect_pretrained and self.ctx.is_main:
             logger.warning(FROM_SCRATCH_WARNING)

@@ -18,7 +18,9 @@ from slowfast.engine.evaluator import run_views
 from slowfast.engine.inputs import InputPreparer
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.engine.precise_bn import recompute_bn_stats
+from slowfast.engine.solver_spec import solver_spec
 from slowfast.models import build_model
+from slowfast.models.spec import model_spec
 
 
 def main() -> None:
@@ -33,7 +35,7 @@ def main() -> None:
     weights = load_checkpoint_file(path)["model_state"]
     data = data_spec(cfg)
     train_set, test_set = build_dataset(data, "train"), build_dataset(data, "test")
-    prepare = InputPreparer(cfg, device)
+    prepare = InputPreparer(model_spec(cfg), data, solver_spec(cfg).memory_format, device)
     shape = train_set.options.full_train_shape
     print(f"{path}: test top-1 after precise BN over N batches of {cfg.TRAIN.BATCH_SIZE} clips at {shape}")
     for num_batches in args.num_batches:
