@@ -65,7 +65,8 @@ def test_each_section_holds_the_checked_values_of_its_keys(tmp_path):
 
 
 def test_the_spec_survives_pickling_to_spawned_workers(tmp_path):
-    spec = build_run_spec(tiny(tmp_path, "MULTIGRID.LONG_CYCLE", "True", "MULTIGRID.BN_BASE_SIZE", "4"))
+    spec = build_run_spec(tiny(tmp_path, "MULTIGRID.SHORT_CYCLE", "True", "MULTIGRID.BN_BASE_SIZE", "4"))
+    assert spec.schedule.bn_groups.base_size == 4 and len(spec.schedule.stages[0].short_cycle_shapes) == 3
     assert pickle.loads(pickle.dumps(spec)) == spec
 
 
