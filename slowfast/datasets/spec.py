@@ -13,10 +13,11 @@ from fvcore.common.config import CfgNode
 
 from slowfast.datasets.options import DatasetOptions
 from slowfast.datasets.synthetic import SyntheticOptions
-from slowfast.utils.checks import multi_view_test, one_of, require
+from slowfast.utils.checks import at_least, one_of, require
 
 ENSEMBLE_METHODS = ("sum", "max")
 DECODING_BACKENDS = ("pyav",)
+SPATIAL_CROPS = (1, 3)  # test crops per temporal view: the centre, or left/centre/right (top/centre/bottom)
 # Datasets read from Kinetics-format lists (the decoded cache caches their videos).
 KINETICS_FORMAT = ("kinetics", "synthetic")
 # Datasets whose labels are of one kind: DATA.MULTI_LABEL must say the same.
@@ -107,7 +108,8 @@ def _check_clips(cfg: CfgNode) -> None:
     require(len(data.MEAN) == 3 and len(data.STD) == 3 and min(data.STD) > 0,
             f"DATA.MEAN and DATA.STD need 3 values each (STD > 0), got {data.MEAN}, {data.STD}")
     one_of(data.DECODING_BACKEND, DECODING_BACKENDS, "DATA.DECODING_BACKEND")
-    multi_view_test(cfg.TEST.NUM_SPATIAL_CROPS, cfg.TEST.NUM_ENSEMBLE_VIEWS)
+    one_of(cfg.TEST.NUM_SPATIAL_CROPS, SPATIAL_CROPS, "TEST.NUM_SPATIAL_CROPS")
+    at_least(cfg.TEST.NUM_ENSEMBLE_VIEWS, 1, "TEST.NUM_ENSEMBLE_VIEWS")
 
 
 def _check_loading(cfg: CfgNode) -> None:

@@ -53,9 +53,3 @@ def per_stage(value: Any, key: str, num_pathways: int | None = None) -> None:
         return
     require(stages_ok and all(len(stage) == num_pathways for stage in value),
             f"{key} must list 4 stages x {num_pathways} pathway(s), got {value}")
-
-
-def multi_view_test(num_spatial_crops: int, num_ensemble_views: int) -> None:
-    """Multi-view test: 1 or 3 spatial crops, at least one temporal view."""
-    one_of(num_spatial_crops, (1, 3), "TEST.NUM_SPATIAL_CROPS")
-    at_least(num_ensemble_views, 1, "TEST.NUM_ENSEMBLE_VIEWS")
