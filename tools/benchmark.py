@@ -35,6 +35,7 @@ import torch  # noqa: E402
 from slowfast.benchmark import commands  # noqa: E402
 from slowfast.benchmark.model import MEMORY_FORMATS, PRECISIONS  # noqa: E402
 from slowfast.config import ConfigError  # noqa: E402
+from slowfast.engine.run_spec import build_run_spec  # noqa: E402
 from slowfast.utils import cli  # noqa: E402
 
 COLUMNS = {
@@ -178,24 +179,24 @@ def run(args: argparse.Namespace) -> dict:
     if args.data_dir:
         overrides += ["DATA.PATH_TO_DATA_DIR", args.data_dir, "TRAIN.DATASET", "kinetics",
                       "SYNTHETIC.GENERATE", "False"]
-    cfg = cli.load(args, overrides)
+    spec = build_run_spec(cli.load(args, overrides))
     overrides = list(args.overrides) + overrides
     if args.mode == "data":
-        reference = commands.data_reference(cfg, args.reference) if args.reference else None
+        reference = commands.data_reference(spec, args.reference) if args.reference else None
         torch.set_num_threads(1)  # the loader's own threads; the decoder and OpenCV do the work
-        return commands.benchmark_data(cfg, args.batch_size, args.workers, args.num_batches,
+        return commands.benchmark_data(spec, args.batch_size, args.workers, args.num_batches,
                                        with_simple=not args.no_simple, reference=reference, progress=progress)
     if args.mode == "model":
         device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         return commands.benchmark_model(
-            cfg, args.batch_sizes, args.num_steps, device, shapes=args.shapes, precisions=args.precisions,
+            spec, args.batch_sizes, args.num_steps, device, shapes=args.shapes, precisions=args.precisions,
             memory_formats=args.memory_formats, with_bn=args.bn,
             on_result=lambda row: print(" ".join(f"{key}={value}" for key, value in row.items()),
                                         file=sys.stderr, flush=True),
         )
     data = commands.read_json(args.data_json, "data") if args.data_json else None
     model = commands.read_json(args.model_json, "model") if args.model_json else None
-    return commands.benchmark_schedule(cfg, args.cfg_file, overrides, args.num_clips, data, model,
+    return commands.benchmark_schedule(spec, args.cfg_file, overrides, args.num_clips, data, model,
                                        args.cores_per_gpu, args.precisions[0], args.memory_formats[0])
 
 

@@ -24,6 +24,7 @@ from slowfast.config import ConfigError  # noqa: E402
 from slowfast.datasets.errors import DataError  # noqa: E402
 from slowfast.engine.context import RunContext  # noqa: E402
 from slowfast.engine.launch import prepare_data, prepare_output_dir  # noqa: E402
+from slowfast.engine.run_spec import RunSpec, build_run_spec  # noqa: E402
 from slowfast.utils import cli  # noqa: E402
 from slowfast.utils.env import seed_everything  # noqa: E402
 from slowfast.utils.host_syncs import HostSyncRecorder  # noqa: E402
@@ -38,17 +39,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_intermixed_args(argv)
 
 
-def count_syncs(cfg, device: torch.device) -> dict:
-    """Train ``cfg`` on ``device`` in this process; the sync sites, their counts and the iterations."""
+def count_syncs(spec: RunSpec, device: torch.device) -> dict:
+    """Train ``spec`` on ``device`` in this process; the sync sites, their counts and the iterations."""
     from slowfast.engine.trainer import Trainer
 
-    setup_logging(cfg.OUTPUT_DIR)
-    prepare_output_dir(cfg)
-    prepare_data(cfg)
+    setup_logging(spec.place.output_dir)
+    prepare_output_dir(spec)
+    prepare_data(spec)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    seed_everything(cfg.RNG_SEED)
-    trainer = Trainer(cfg, RunContext(device=device))
+    seed_everything(spec.place.rng_seed)
+    trainer = Trainer(spec, RunContext(device=device))
     with HostSyncRecorder() as recorder:
         trainer.fit()
     iterations = trainer.state.global_iter
@@ -73,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         return cli.error("--device cuda but no CUDA device is visible; use --device cpu to dry-run")
     num_gpus = "1" if args.device == "cuda" else "0"
-    cfg = cli.load(args, ["NUM_GPUS", num_gpus, "TEST.ENABLE", "False"])
-    report = count_syncs(cfg, torch.device(args.device))
+    spec = build_run_spec(cli.load(args, ["NUM_GPUS", num_gpus, "TEST.ENABLE", "False"]))
+    report = count_syncs(spec, torch.device(args.device))
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 

@@ -9,6 +9,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from slowfast.config import ConfigError  # noqa: E402
 from slowfast.engine.launch import WorkerExit, exit_code_for, interrupted_message, run  # noqa: E402
+from slowfast.engine.run_spec import build_run_spec  # noqa: E402
 from slowfast.utils import cli  # noqa: E402
 
 
@@ -32,17 +33,17 @@ def main(argv: list[str] | None = None) -> int:
         overrides += ["NUM_SHARDS", str(args.num_shards)]
     if args.shard_id is not None:
         overrides += ["SHARD_ID", str(args.shard_id)]
-    cfg = cli.load(args, overrides)
+    spec = build_run_spec(cli.load(args, overrides))
     with cli.SigintWatch():
         try:
-            run(cfg, init_method=args.init_method)
+            run(spec, init_method=args.init_method)
         except KeyboardInterrupt:
-            return cli.interrupted(interrupted_message(cfg))
+            return cli.interrupted(interrupted_message(spec))
         except WorkerExit as err:  # a spawned worker has printed its error
             return err.exit_code
         except Exception as err:
             if cli.sigint_received():  # an error of the same Ctrl-C (e.g. of the loader workers it stopped)
-                return cli.interrupted(interrupted_message(cfg))
+                return cli.interrupted(interrupted_message(spec))
             code = exit_code_for(err)
             if code is None:
                 raise

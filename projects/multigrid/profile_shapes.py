@@ -23,10 +23,10 @@ from slowfast.benchmark.commands import schedule_batch_sizes  # noqa: E402
 from slowfast.benchmark.model import StepCase, training_step  # noqa: E402
 from slowfast.config import ConfigError  # noqa: E402
 from slowfast.engine.inputs import input_shapes  # noqa: E402
-from slowfast.models import build_model  # noqa: E402
+from slowfast.engine.run_spec import build_run_spec  # noqa: E402
+from slowfast.models.build import build_model_from_spec  # noqa: E402
 from slowfast.models.complexity import gflops_per_clip  # noqa: E402
-from slowfast.multigrid.schedule import build_schedule  # noqa: E402
-from slowfast.utils import cli, distributed  # noqa: E402
+from slowfast.utils import cli  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -54,9 +54,9 @@ def op_ms_per_gflop(model, case: StepCase, gflops: float, num_steps: int) -> dic
 @cli.one_line_errors(ConfigError, ValueError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    cfg = cli.load(args)
-    per_shape = schedule_batch_sizes(build_schedule(cfg), distributed.num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS))
-    full = (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE)
+    spec = build_run_spec(cli.load(args))
+    per_shape = schedule_batch_sizes(spec.schedule, spec.place.num_devices)
+    full = (spec.schedule.spec.num_frames, spec.schedule.spec.crop_size)
     if args.shape:
         small = tuple(int(v) for v in args.shape.split("x"))
     else:
@@ -64,10 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     if small not in per_shape:
         raise ValueError(f"shape {small[0]}x{small[1]} is not in the schedule; it trains "
                          f"{[f'{t}x{c}' for t, c in per_shape]}")
-    model = build_model(cfg)
+    model = build_model_from_spec(spec.model, spec.schedule.bn_groups)
     costs = {}
     for shape in (small, full):
-        case = StepCase(shape, tuple(input_shapes(cfg, *shape)), per_shape[shape], "fp32")
+        case = StepCase(shape, tuple(input_shapes(spec.model, *shape)), per_shape[shape], "fp32")
         costs[shape] = op_ms_per_gflop(model, case, gflops_per_clip(model, case.input_shapes), args.num_steps)
     totals = {shape: sum(ops.values()) for shape, ops in costs.items()}
     print(f"small {small[0]}x{small[1]} at batch {per_shape[small]}, full {full[0]}x{full[1]} at batch "

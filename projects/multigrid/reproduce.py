@@ -31,6 +31,8 @@ from slowfast.benchmark import ablation  # noqa: E402
 from slowfast.benchmark.commands import training_costs  # noqa: E402
 from slowfast.config import ConfigError  # noqa: E402
 from slowfast.datasets.build import ensure_synthetic_data, fill_decoded_stores  # noqa: E402
+from slowfast.datasets.spec import DataSpec  # noqa: E402
+from slowfast.engine.run_spec import build_run_spec  # noqa: E402
 from slowfast.utils import cli  # noqa: E402
 
 RUN_NET = os.path.join(_CHECKOUT, "tools", "run_net.py")
@@ -61,24 +63,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _num_train_clips(cfg) -> int:
-    with open(os.path.join(cfg.DATA.PATH_TO_DATA_DIR, "train.csv")) as handle:
+def _num_train_clips(data: DataSpec) -> int:
+    with open(os.path.join(data.path_to_data_dir, "train.csv")) as handle:
         return sum(1 for line in handle if line.strip())
 
 
 @cli.one_line_errors(ConfigError)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    cfg = cli.load(args)
-    output_dir = args.output_dir or cfg.OUTPUT_DIR.rstrip("/") + "_ablation"
+    spec = build_run_spec(cli.load(args))
+    output_dir = args.output_dir or spec.place.output_dir.rstrip("/") + "_ablation"
     os.makedirs(output_dir, exist_ok=True)
-    ensure_synthetic_data(cfg)  # before any variant's clock starts
-    fill_decoded_stores(cfg)  # so every variant maps the decoded frames rather than decoding them
+    data = spec.data
+    ensure_synthetic_data(data)  # before any variant's clock starts
+    splits = (("train", "val") if spec.train.enable else ()) + (("test",) if spec.test.enable else ())
+    fill_decoded_stores(data, splits)  # so every variant maps the decoded frames rather than decoding them
     runs = []
     # One seed keeps the config's RNG_SEED and DIR/<variant>; several interleave the variants
     # seed by seed, so machine noise hits them alike.
     seeds = ([None] if args.seeds == 1 and args.first_seed == 0
-             else [cfg.RNG_SEED + args.first_seed + k for k in range(args.seeds)])
+             else [spec.place.rng_seed + args.first_seed + k for k in range(args.seeds)])
     for seed, name in ((seed, name) for seed in seeds for name in args.variants):
         variant = ablation.variant_overrides(name, output_dir, seed)
         command = ablation.run_net_command(RUN_NET, args.cfg_file, list(args.overrides) + variant)
@@ -99,12 +103,12 @@ def main(argv: list[str] | None = None) -> int:
             cli.error(f"variant {name} exited with {run.returncode}; "
                       f"see {run.output_dir}/stdout.log")
             return 1
-        costs = training_costs(cli.load(args, variant), _num_train_clips(cfg))
+        costs = training_costs(build_run_spec(cli.load(args, variant)), _num_train_clips(data))
         run.iterations, run.stage_gflops = sum(c.iterations for c in costs), [c.total_gflops for c in costs]
         run.train_gflops = sum(run.stage_gflops)
         ablation.save_record(run, command)
         runs.append(run)
-    metric = "mAP" if cfg.DATA.MULTI_LABEL else "top-1"
+    metric = "mAP" if data.multi_label else "top-1"
     table = ablation.markdown_table(runs, metric)
     if len(seeds) > 1:
         table += f"\n\nOver {len(seeds)} seeds:\n\n" + ablation.seeds_table(runs, metric)

@@ -1,11 +1,10 @@
-"""The three benchmarks of tools/benchmark.py as functions of a config: data, model, schedule."""
+"""The three benchmarks of tools/benchmark.py as functions of a run's spec: data, model, schedule."""
 import json
 from functools import lru_cache
 from typing import Callable, Optional, Sequence
 
 import cv2
 import torch
-from fvcore.common.config import CfgNode
 
 from slowfast.benchmark import gpu_node
 from slowfast.benchmark.data import measure_loader, schedule_shapes, shape_name, time_split, with_split
@@ -16,18 +15,18 @@ from slowfast.benchmark.simple_loader import SimpleVideoDataset
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
 from slowfast.engine.inputs import input_shapes
-from slowfast.models import build_model
+from slowfast.engine.run_spec import RunSpec
+from slowfast.models.build import build_model_from_spec
 from slowfast.models.complexity import gflops_per_clip
 from slowfast.models.norm import GroupedBatchNorm3d
 from slowfast.multigrid.schedule import Schedule, build_schedule
 from slowfast.multigrid.shape import ClipShape
-from slowfast.utils import distributed
 
 BASELINE_OVERRIDES = ["MULTIGRID.LONG_CYCLE", "False", "MULTIGRID.SHORT_CYCLE", "False"]
 
 
 def benchmark_data(
-    cfg: CfgNode, batch_size: int, workers: Sequence[int], num_batches: int,
+    spec: RunSpec, batch_size: int, workers: Sequence[int], num_batches: int,
     split_clips: int = 4, with_simple: bool = True, shapes: Optional[list[ClipShape]] = None,
     reference: Optional[dict] = None, progress: Callable[[str], None] = lambda line: None,
 ) -> dict:
@@ -41,16 +40,16 @@ def benchmark_data(
     single-threaded here, as it does in every worker.
     """
     cv2.setNumThreads(1)
-    progress(f"reading the train split of {cfg.DATA.PATH_TO_DATA_DIR or '(the config default)'}")
-    if cfg.DATA.DECODED_CACHE_GB > 0:
-        progress(f"note: DATA.DECODED_CACHE_GB {cfg.DATA.DECODED_CACHE_GB:g} decodes the videos into memory "
+    data = spec.data
+    progress(f"reading the train split of {data.path_to_data_dir or '(the config default)'}")
+    if data.options.decoded_cache_gb > 0:
+        progress(f"note: DATA.DECODED_CACHE_GB {data.options.decoded_cache_gb:g} decodes the videos into memory "
                  "first (it can take a while), and clips are then cut from memory, not decoded; "
                  "add DATA.DECODED_CACHE_GB 0 to measure decoding")
-    dataset = build_dataset(cfg, "train")
-    simple = SimpleVideoDataset(
-        [dataset.video_path(i) for i in range(dataset.num_videos)], dataset.labels, cfg.DATA.TARGET_FPS, cfg.RNG_SEED
-    )
-    shapes = shapes or schedule_shapes(build_schedule(cfg))
+    dataset = build_dataset(data, "train")
+    simple = SimpleVideoDataset([dataset.video_path(i) for i in range(dataset.num_videos)], dataset.labels,
+                                data.options.target_fps, spec.place.rng_seed)
+    shapes = shapes or schedule_shapes(spec.schedule)
     results, work = [], []
     for number, shape in enumerate(shapes, start=1):
         name = f"[{number}/{len(shapes)}] {shape_name(shape)}"
@@ -68,27 +67,37 @@ def benchmark_data(
                 results.append(measure_loader("simple", simple, shape, batch_size, num_workers, num_batches)[0])
     progress(f"counting the model's GFLOPs per clip at {len(shapes)} shapes")
     rows = [result.to_json() for result in results]
-    gflops = _gflops_counter(cfg)
-    full_shape = (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE)
-    report = {"mode": "data", "decoded_cache_gb": cfg.DATA.DECODED_CACHE_GB,
+    gflops = _gflops_counter(spec)
+    full_shape = _full_shape(spec)
+    report = {"mode": "data", "decoded_cache_gb": data.options.decoded_cache_gb,
               "results": relative_to_full_shape(rows, full_shape, gflops)}
     if work:
         report["shape_costs"], report["cost_reference"] = shape_costs(work, gflops, full_shape, reference)
     return report
 
 
-def data_reference(cfg: CfgNode, path: str) -> dict:
+def data_reference(spec: RunSpec, path: str) -> dict:
     """The reference full-shape CPU cost per clip of a saved `data --json` report at ``path``."""
-    return reference_from_report(read_json(path, "data"), (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE), path)
+    return reference_from_report(read_json(path, "data"), _full_shape(spec), path)
 
 
-def _gflops_counter(cfg: CfgNode) -> Callable[[int, int], float]:
-    """GFLOPs per clip of the config's model at (frames, crop), each shape counted once."""
-    model = build_model(cfg)
+def _full_shape(spec: RunSpec) -> tuple[int, int]:
+    """(DATA.NUM_FRAMES, DATA.TRAIN_CROP_SIZE): the baseline's training shape."""
+    return spec.schedule.spec.num_frames, spec.schedule.spec.crop_size
+
+
+def _model(spec: RunSpec) -> torch.nn.Module:
+    """The run's model, with the BN groups it trains with, on CPU."""
+    return build_model_from_spec(spec.model, spec.schedule.bn_groups)
+
+
+def _gflops_counter(spec: RunSpec) -> Callable[[int, int], float]:
+    """GFLOPs per clip of the run's model at (frames, crop), each shape counted once."""
+    model = _model(spec)
 
     @lru_cache(maxsize=None)
     def gflops(num_frames: int, crop_size: int) -> float:
-        return gflops_per_clip(model, input_shapes(cfg, num_frames, crop_size))
+        return gflops_per_clip(model, input_shapes(spec.model, num_frames, crop_size))
 
     return gflops
 
@@ -110,7 +119,7 @@ def relative_to_full_shape(rows: list[dict], full_shape: tuple[int, int], gflops
 
 
 def benchmark_model(
-    cfg: CfgNode, batch_sizes: Optional[Sequence[int]], num_steps: int, device: torch.device,
+    spec: RunSpec, batch_sizes: Optional[Sequence[int]], num_steps: int, device: torch.device,
     shapes: Optional[Sequence[tuple[int, int]]] = None, precisions: Sequence[str] = ("fp32",),
     memory_formats: Sequence[str] = ("contiguous",), on_result: Optional[Callable[[dict], None]] = None,
     with_bn: bool = False,
@@ -131,9 +140,8 @@ def benchmark_model(
         autocast_for(precision, device)  # rejects bf16 on CPU before any work
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as in training: each shape is tuned once
-    model = build_model(cfg).to(device)
-    schedule = build_schedule(cfg)
-    num_devices = distributed.num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS)
+    model = _model(spec).to(device)
+    schedule, num_devices = spec.schedule, spec.place.num_devices
     per_shape = schedule_batch_sizes(schedule, num_devices)
     for layer in model.modules():
         if isinstance(layer, GroupedBatchNorm3d) and layer.reference_batch is not None:
@@ -144,7 +152,8 @@ def benchmark_model(
         raise ValueError(f"shapes {missing} are not in the schedule; it trains "
                          f"{[f'{t}x{c}' for t, c in per_shape]}")
     cases = [
-        StepCase((num_frames, crop_size), tuple(input_shapes(cfg, num_frames, crop_size)), batch_size, precision)
+        StepCase((num_frames, crop_size), tuple(input_shapes(spec.model, num_frames, crop_size)), batch_size,
+                 precision)
         for (num_frames, crop_size), scheduled_batch in per_shape.items()
         if shapes is None or (num_frames, crop_size) in shapes
         for precision in precisions
@@ -153,12 +162,12 @@ def benchmark_model(
 
     @lru_cache(maxsize=None)
     def gflops(shape: tuple[int, int]) -> float:
-        return gflops_per_clip(model, input_shapes(cfg, *shape))
+        return gflops_per_clip(model, input_shapes(spec.model, *shape))
 
     results = []
     for format_name in memory_formats:
         rows = measure_cases(
-            model, cases, gflops, (cfg.DATA.NUM_FRAMES, cfg.DATA.TRAIN_CROP_SIZE), device, num_steps,
+            model, cases, gflops, _full_shape(spec), device, num_steps,
             memory_format_name=format_name, with_bn=with_bn, warmup_steps=2 if device.type == "cuda" else 1,
         )
         for row in rows:
@@ -182,14 +191,13 @@ def schedule_batch_sizes(schedule: Schedule, num_devices: int) -> dict[tuple[int
 
 
 def benchmark_schedule(
-    cfg: CfgNode, cfg_file: str, overrides: Sequence[str], num_clips: int,
+    spec: RunSpec, cfg_file: str, overrides: Sequence[str], num_clips: int,
     data_json: Optional[dict] = None, model_json: Optional[dict] = None, cores_per_gpu: Optional[float] = None,
     precision: str = "fp32", memory_format: str = "contiguous",
 ) -> dict:
     """Per-stage iterations and GFLOPs, predicted speedup over the baseline, and loader-vs-model check;
     with ``cores_per_gpu``, whether the loader keeps up on a GPU node (:mod:`gpu_node`) per stage."""
-    gflops = _gflops_counter(cfg)
-    schedule = build_schedule(cfg)
+    gflops, schedule = _gflops_counter(spec), spec.schedule
     baseline = build_schedule(load_config(cfg_file, list(overrides) + BASELINE_OVERRIDES))
     costs = schedule_costs(schedule, num_clips, gflops)
     report = {"mode": "schedule", "num_clips": num_clips, "stages": [cost.to_json() for cost in costs],
@@ -199,9 +207,9 @@ def benchmark_schedule(
             schedule_shapes(schedule), _best_loader(data_json), _best_model(model_json), shape_name
         )
         if cores_per_gpu is not None:
-            devices = distributed.num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS)
             report["gpu_node"] = predict_gpu_node(
-                schedule, num_clips, devices, data_json, model_json, gflops, cores_per_gpu, precision, memory_format,
+                schedule, num_clips, spec.place.num_devices, data_json, model_json, gflops, cores_per_gpu, precision,
+                memory_format,
             )
     return report
 
@@ -298,6 +306,6 @@ def format_rows(rows: list[dict], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def training_costs(cfg: CfgNode, num_clips: int) -> list[StageCost]:
-    """Iterations and training GFLOPs of each stage of ``cfg``'s schedule at ``num_clips`` clips per epoch."""
-    return schedule_costs(build_schedule(cfg), num_clips, _gflops_counter(cfg))
+def training_costs(spec: RunSpec, num_clips: int) -> list[StageCost]:
+    """Iterations and training GFLOPs of each stage of ``spec``'s schedule at ``num_clips`` clips per epoch."""
+    return schedule_costs(spec.schedule, num_clips, _gflops_counter(spec))

@@ -1,8 +1,7 @@
-"""The options every dataset reads from the config (mapped in ``datasets/build.py``)."""
+"""The options every dataset reads from the config (mapped and checked in ``datasets/spec.py``)."""
 from dataclasses import dataclass
 
 from slowfast.multigrid.shape import ClipShape
-from slowfast.utils.checks import multi_view_test
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,6 @@ class DatasetOptions:
     # DATA.MAX_FAILED_SHARE: when set, the listed files are checked to exist as the list is read
     # (listed_files.check_listed_files); None reads the list without looking at the files.
     max_missing_share: float | None = None
-
-    def __post_init__(self):
-        multi_view_test(self.num_spatial_crops, self.num_ensemble_views)
 
     @property
     def full_train_shape(self) -> ClipShape:

@@ -24,12 +24,11 @@ class TooManyFailedVideosError(DataError):
 
 
 class FailedVideoCounter:
-    """Counts an epoch's substituted clips and the list's distinct failed videos; judges the share."""
+    """Counts an epoch's substituted clips and the list's distinct failed videos; judges the share
+    against ``max_failed_share`` (DATA.MAX_FAILED_SHARE, in [0, 1]: checked by ``datasets/spec.py``)."""
 
     def __init__(self, max_failed_share: float, num_videos: int = 0, source: str = "train.csv",
                  min_clips: int = MIN_CLIPS_JUDGED) -> None:
-        if not 0.0 <= max_failed_share <= 1.0:
-            raise ValueError(f"DATA.MAX_FAILED_SHARE must be in [0, 1], got {max_failed_share}")
         self.max_failed_share = max_failed_share
         self.num_videos, self.source, self.min_clips = num_videos, source, min_clips
         self.epoch_count = 0  # substituted clips this epoch (this rank)

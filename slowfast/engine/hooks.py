@@ -1,7 +1,7 @@
 """The training loop's step hooks: data health, finiteness, iteration and epoch logging, data
 time, time split.
 
-Each takes its settings as arguments (``trainer.build_hooks`` is the one reader of the config)
+Each takes its settings as arguments (``trainer.build_hooks`` picks them from the run spec's sections)
 and reaches the loop through ``self.trainer``. The epoch-end hooks (precise BN, evaluation,
 checkpoints) are in ``epoch_hooks.py``. The state of an epoch in progress (its running sums, its
 failed videos) is the hooks' own: a mid-epoch checkpoint keeps it, and the epoch a run resumed

@@ -1,9 +1,7 @@
-"""Run a loaded config: prepare the output folder and data, train, then test."""
+"""Run a loaded config's spec (``run_spec.build_run_spec``): prepare the output folder and data, train, then test."""
 import os
 import sys
 from typing import Optional
-
-from fvcore.common.config import CfgNode
 
 from slowfast.config.loading import ConfigError
 from slowfast.datasets.errors import DataError
@@ -12,6 +10,7 @@ from slowfast.engine.checkpoint import CheckpointError
 from slowfast.engine.context import RunContext
 from slowfast.engine.finite_guard import NonFiniteLossError
 from slowfast.engine.preflight import check_before_start
+from slowfast.engine.run_spec import RunSpec
 from slowfast.engine.time_split import timed
 from slowfast.engine.trainer import Trainer
 from slowfast.utils import distributed
@@ -39,15 +38,15 @@ def exit_code_for(error: BaseException) -> Optional[int]:
     return None
 
 
-def interrupted_message(cfg: CfgNode) -> str:
+def interrupted_message(spec: RunSpec) -> str:
     """The line a run stopped by Ctrl-C (SIGINT) ends with: what rerunning the same command does."""
-    stopped = "interrupted by Ctrl-C (SIGINT)"
-    if not cfg.TRAIN.ENABLE:
+    stopped, output_dir = "interrupted by Ctrl-C (SIGINT)", spec.place.output_dir
+    if not spec.train.enable:
         return f"{stopped}; this run only tests: rerunning the same command tests again from the start"
-    latest = ckpt.newest_checkpoint(cfg.OUTPUT_DIR)
+    latest = ckpt.newest_checkpoint(output_dir)
     if latest is None:
-        return f"{stopped} before the first checkpoint in {cfg.OUTPUT_DIR}; rerunning the same command starts afresh"
-    if not cfg.TRAIN.AUTO_RESUME:
+        return f"{stopped} before the first checkpoint in {output_dir}; rerunning the same command starts afresh"
+    if not spec.train.auto_resume:
         return f"{stopped}; the last checkpoint is {latest}: rerun with TRAIN.AUTO_RESUME True to resume from it"
     return f"{stopped}; rerunning the same command resumes from {latest}"
 
@@ -60,7 +59,7 @@ class WorkerExit(RuntimeError):
         self.exit_code = exit_code
 
 
-def run(cfg: CfgNode, init_method: str | None = None) -> dict:
+def run(spec: RunSpec, init_method: str | None = None) -> dict:
     """Train if TRAIN.ENABLE, then test if TEST.ENABLE, in as many processes as the run needs.
 
     Under torchrun (RANK/WORLD_SIZE/LOCAL_RANK set) this process is one worker joining by env://.
@@ -69,16 +68,17 @@ def run(cfg: CfgNode, init_method: str | None = None) -> dict:
     here. Returns this process's results (rank 0's when this process is rank 0; {} in the parent
     of spawned workers). Mistakes found by check_before_start stop it before it starts anything.
     """
-    check_before_start(cfg)
+    check_before_start(spec)
     if distributed.launched_by_torchrun():
-        return _run_worker(cfg, distributed.place_from_environment(), "env://")
-    if distributed.num_devices(cfg.NUM_GPUS, cfg.NUM_SHARDS) == 1:
-        return _run_worker(cfg, ProcessPlace(0, 1, 0), "")
+        return _run_worker(spec, distributed.place_from_environment(), "env://")
+    place = spec.place
+    if place.num_devices == 1:
+        return _run_worker(spec, ProcessPlace(0, 1, 0), "")
     import torch.multiprocessing as mp
 
-    address = distributed.default_init_method(cfg.NUM_SHARDS, init_method)
+    address = distributed.default_init_method(place.num_shards, init_method)
     try:
-        mp.spawn(_spawned_worker, args=(cfg, address), nprocs=distributed.processes_per_machine(cfg.NUM_GPUS),
+        mp.spawn(_spawned_worker, args=(spec, address), nprocs=distributed.processes_per_machine(place.num_gpus),
                  join=True)
     except mp.ProcessExitedException as err:
         if err.exit_code in (1, 2):
@@ -87,11 +87,12 @@ def run(cfg: CfgNode, init_method: str | None = None) -> dict:
     return {}
 
 
-def _spawned_worker(local_rank: int, cfg: CfgNode, init_method: str) -> None:
+def _spawned_worker(local_rank: int, spec: RunSpec, init_method: str) -> None:
     """Entry point of a worker started by run() (torch.multiprocessing passes ``local_rank``)."""
-    place = distributed.place_from_config(cfg.NUM_GPUS, cfg.NUM_SHARDS, cfg.SHARD_ID, local_rank)
+    place = distributed.place_from_config(spec.place.num_gpus, spec.place.num_shards, spec.place.shard_id,
+                                          local_rank)
     try:
-        _run_worker(cfg, place, init_method)
+        _run_worker(spec, place, init_method)
     except Exception as err:
         code = exit_code_for(err)
         if code is None:
@@ -100,9 +101,9 @@ def _spawned_worker(local_rank: int, cfg: CfgNode, init_method: str) -> None:
         sys.exit(code)
 
 
-def _run_worker(cfg: CfgNode, place: ProcessPlace, init_method: str) -> dict:
+def _run_worker(spec: RunSpec, place: ProcessPlace, init_method: str) -> dict:
     """Join the process group (when there is one), run, and leave it even on error."""
-    device = select_device(cfg.NUM_GPUS, place.local_rank)
+    device = select_device(spec.place.num_gpus, place.local_rank)
     if device.type == "cuda":
         import torch
 
@@ -110,22 +111,22 @@ def _run_worker(cfg: CfgNode, place: ProcessPlace, init_method: str) -> dict:
         torch.backends.cudnn.benchmark = True
     distributed.init_process_group(place, device, init_method)
     try:
-        return _run_in_process(cfg, RunContext(device=device, rank=place.rank, world_size=place.world_size))
+        return _run_in_process(spec, RunContext(device=device, rank=place.rank, world_size=place.world_size))
     finally:
         distributed.destroy_process_group()
 
 
-def _run_in_process(cfg: CfgNode, ctx: RunContext) -> dict:
+def _run_in_process(spec: RunSpec, ctx: RunContext) -> dict:
     """Log to OUTPUT_DIR/stdout.log and run; why the run stopped, if it did, ends up there too."""
-    setup_logging(cfg.OUTPUT_DIR, rank=ctx.rank)
+    setup_logging(spec.place.output_dir, rank=ctx.rank)
     try:
-        return _train_and_test(cfg, ctx)
+        return _train_and_test(spec, ctx)
     except KeyboardInterrupt:
-        log_to_file(interrupted_message(cfg))
+        log_to_file(interrupted_message(spec))
         raise
     except Exception as err:
         if sigint_received():  # an error of the same Ctrl-C (e.g. of the loader workers it stopped)
-            log_to_file(interrupted_message(cfg))
+            log_to_file(interrupted_message(spec))
         elif exit_code_for(err) is None:
             log_to_file("the run stopped with an unexpected error:", err)
         else:
@@ -133,33 +134,34 @@ def _run_in_process(cfg: CfgNode, ctx: RunContext) -> dict:
         raise
 
 
-def _train_and_test(cfg: CfgNode, ctx: RunContext) -> dict:
+def _train_and_test(spec: RunSpec, ctx: RunContext) -> dict:
     """Rank 0 prepares the output folder and data while the others wait; then every rank runs."""
     seconds = dict.fromkeys(("data_prep", "setup", "train", "test"), 0.0)
     with _timing(seconds, "data_prep"):
         if ctx.is_main:
-            prepare_output_dir(cfg)
-            prepare_data(cfg)
+            prepare_output_dir(spec)
+            prepare_data(spec)
         distributed.barrier()  # the others wait for the output folder and data
     logger.info(f"running on {ctx.device} (rank {ctx.rank} of {ctx.world_size}); "
-                f"config written to {config_path(cfg)}")
+                f"config written to {config_path(spec)}")
     results: dict = {}
-    if cfg.TRAIN.ENABLE:
-        seed_everything(cfg.RNG_SEED + ctx.rank)
+    seed = spec.place.rng_seed + ctx.rank
+    if spec.train.enable:
+        seed_everything(seed)
         with _timing(seconds, "setup"):
-            trainer = Trainer(cfg, ctx)
+            trainer = Trainer(spec, ctx)
         with _timing(seconds, "train"):
             results["val"] = trainer.fit()
         del trainer  # its datasets' decoded frames and loader workers are not needed to test
-    if cfg.TEST.ENABLE:
+    if spec.test.enable:
         from slowfast.engine.tester import run_test
 
-        seed_everything(cfg.RNG_SEED + ctx.rank)
+        seed_everything(seed)
         with _timing(seconds, "test"):
-            results["test"] = run_test(cfg, ctx)
+            results["test"] = run_test(spec, ctx)
     # Data preparation (dataset generation), building (model, datasets, loaders), training, test.
     log_json_stats({"_type": "run_time", **{f"{name}_s": round(value, 3) for name, value in seconds.items()}},
-                   cfg.OUTPUT_DIR if ctx.is_main else None)
+                   spec.place.output_dir if ctx.is_main else None)
     return results
 
 
@@ -167,22 +169,22 @@ def _timing(seconds: dict, name: str):
     return timed(lambda elapsed: seconds.__setitem__(name, seconds[name] + elapsed))
 
 
-def config_path(cfg: CfgNode) -> str:
+def config_path(spec: RunSpec) -> str:
     """Where the run's config goes: OUTPUT_DIR/config.yaml when it trains, else config_test.yaml,
     so that testing a trained run leaves that run's config.yaml as it was."""
-    return os.path.join(cfg.OUTPUT_DIR, CONFIG_FILE if cfg.TRAIN.ENABLE else TEST_CONFIG_FILE)
+    return os.path.join(spec.place.output_dir, CONFIG_FILE if spec.train.enable else TEST_CONFIG_FILE)
 
 
-def prepare_output_dir(cfg: CfgNode) -> None:
-    """Create OUTPUT_DIR (with checkpoints/ when training) and dump the frozen config to config_path."""
-    folder = os.path.join(cfg.OUTPUT_DIR, ckpt.CHECKPOINT_SUBDIR) if cfg.TRAIN.ENABLE else cfg.OUTPUT_DIR
-    os.makedirs(folder, exist_ok=True)
-    with open(config_path(cfg), "w") as file:
-        file.write(cfg.dump())
+def prepare_output_dir(spec: RunSpec) -> None:
+    """Create OUTPUT_DIR (with checkpoints/ when training) and write the user's config to config_path."""
+    output_dir = spec.place.output_dir
+    os.makedirs(os.path.join(output_dir, ckpt.CHECKPOINT_SUBDIR) if spec.train.enable else output_dir, exist_ok=True)
+    with open(config_path(spec), "w") as file:
+        file.write(spec.config_yaml)
 
 
-def prepare_data(cfg: CfgNode) -> None:
+def prepare_data(spec: RunSpec) -> None:
     """Generate the bundled synthetic dataset (in TRAIN.DATASET's layout) on first use when the config asks for it."""
     from slowfast.datasets.build import ensure_synthetic_data
 
-    ensure_synthetic_data(cfg)
+    ensure_synthetic_data(spec.data)

@@ -4,7 +4,7 @@ The loop knows the model, the optimizer, the loader and its batch sampler (which
 epoch), the schedule (the LR of every iteration) and a list of hooks, called in their order at
 each event. A hook that raises stops the run; ``after_train`` runs all the same. Hooks that hold
 state keep it themselves (``state_dict``), and checkpoints store it by hook name. Nothing here
-reads the config: see ``trainer.py``.
+reads the config or its spec: see ``trainer.py``.
 """
 import time
 import weakref

@@ -89,12 +89,10 @@ class ViewEnsemble:
     Entry ``e`` of the test set is view ``e % num_views`` of video ``e // num_views``. Labels are
     class indices ``[B]`` (single-label) or 0/1 rows ``[B, K]`` (multi-label); an entry labelled
     -1 (all -1 for multi-label) marks a video that failed to decode: it is skipped and counted.
+    ``method`` is DATA.ENSEMBLE_METHOD, "sum" or "max" (checked by ``datasets/spec.py``).
     """
 
     def __init__(self, num_videos: int, num_views: int, num_classes: int, method: str = "sum"):
-        if method not in ("sum", "max"):
-            raise ValueError(f"ensemble method must be 'sum' or 'max' (DATA.ENSEMBLE_METHOD), "
-                             f"got {method!r}")
         self.num_videos, self.num_views, self.num_classes = num_videos, num_views, num_classes
         self.method = method
         fill = 0.0 if method == "sum" else float("-inf")

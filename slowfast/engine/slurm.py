@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 import slowfast
 from slowfast.config import ConfigError, load_config
 from slowfast.engine.launch import exit_code_for, run
+from slowfast.engine.run_spec import build_run_spec
 
 
 def _submitit():
@@ -74,7 +75,8 @@ class TrainingJob:
               f"local rank {place.local_rank}, rendezvous at {place.master_addr}:{place.master_port}; {threads}",
               flush=True)
         try:
-            return run(load_config(self.cfg_file, self.user_overrides + ["TRAIN.AUTO_RESUME", "True"]))
+            cfg = load_config(self.cfg_file, self.user_overrides + ["TRAIN.AUTO_RESUME", "True"])
+            return run(build_run_spec(cfg))
         except Exception as err:
             code = 2 if isinstance(err, ConfigError) else exit_code_for(err)
             if code is None:

@@ -1,9 +1,8 @@
-"""The trainer: builds the model, optimizer, loaders and hooks from the config (the only place
-that reads it), restores a run, and trains it with the loop of ``loop.py``."""
+"""The trainer: builds the model, optimizer, loaders and hooks from the run's spec sections
+(``run_spec.py``), restores a run, and trains it with the loop of ``loop.py``."""
 from contextlib import nullcontext
 
 import torch
-from fvcore.common.config import CfgNode
 
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.errors import DataError
@@ -15,17 +14,18 @@ from slowfast.engine.context import RunContext, check_ranks_agree
 from slowfast.engine.data_health import FailedVideoCounter
 from slowfast.engine.epoch_hooks import EpochCheckpointer, Evaluation, LastCheckpointer, PreciseBN
 from slowfast.engine.hooks import DataHealth, DataTime, EpochStats, FiniteLoss, IterationLogger, StepTimeSplit
-from slowfast.engine.inputs import InputPreparer, input_shapes, memory_format
+from slowfast.engine.inputs import InputPreparer, input_shapes
 from slowfast.engine.loop import HookBase, TrainerBase
 from slowfast.engine.losses import build_loss
 from slowfast.engine.optimizer import build_optimizer
-from slowfast.models import build_model
-from slowfast.models.build import bn_group_size
+from slowfast.engine.run_spec import RunSpec
+from slowfast.engine.solver_spec import SolverSpec
+from slowfast.models.build import build_model_from_spec
 from slowfast.models.complexity import model_info_line
 from slowfast.models.norm import batch_running_stat_updates
 from slowfast.multigrid.report import epochs_note, format_schedule_table
 from slowfast.multigrid.sampler import MultigridBatchSampler
-from slowfast.multigrid.schedule import build_schedule, first_differing_epoch
+from slowfast.multigrid.schedule import first_differing_epoch
 from slowfast.utils import distributed
 from slowfast.utils.distributed import unwrap
 from slowfast.utils.logging import MetricsWriter, get_logger
@@ -45,78 +45,80 @@ FROM_SCRATCH_WARNING = (
 class Trainer(TrainerBase):
     """Builds everything once (model, optimizer, loaders, hooks) and trains to the schedule's end.
 
-    The run's one schedule (the object the config's validation built: ``make_schedule`` is
-    memoised) drives the sampler, the LR, the hooks, precise BN's batches and the resume check.
+    The run's one schedule (``spec.schedule``, built once with the spec) drives the sampler, the LR,
+    the hooks, precise BN's batches and the resume check.
     """
 
-    def __init__(self, cfg: CfgNode, ctx: RunContext) -> None:
-        self.cfg, self.ctx = cfg, ctx
-        schedule = build_schedule(cfg)
-        model = build_model(cfg).to(ctx.device, memory_format=memory_format(cfg))
+    def __init__(self, spec: RunSpec, ctx: RunContext) -> None:
+        self.spec, self.ctx = spec, ctx
+        schedule, solver, data, place = spec.schedule, spec.solver, spec.data, spec.place
+        model = build_model_from_spec(spec.model, schedule.bn_groups)
+        model = model.to(ctx.device, memory_format=solver.memory_format)
         batch_running_stat_updates(model)  # each training forward updates the BN running stats at once
         model = distributed.wrap_for_ranks(model, ctx.device)
         optimizer = build_optimizer(
-            model, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM,
-            dampening=cfg.SOLVER.DAMPENING, nesterov=cfg.SOLVER.NESTEROV,
-            weight_decay=cfg.SOLVER.WEIGHT_DECAY, bn_weight_decay=cfg.BN.WEIGHT_DECAY,
+            model, lr=schedule.base_lr, momentum=solver.momentum, dampening=solver.dampening,
+            nesterov=solver.nesterov, weight_decay=solver.weight_decay, bn_weight_decay=solver.bn_weight_decay,
         )
-        if cfg.TRAIN.COMPILE:
+        if solver.compile:
             shapes = training_batch_shapes(schedule, ctx.world_size)
             limit = compile_model(unwrap(model), len(shapes))
             logger.info(f"TRAIN.COMPILE: {len(shapes)} training shapes, each compiled at its first step "
                         f"(recompile limit {limit})")
-        self.train_set = build_dataset(cfg, "train")
-        self.val_set = build_dataset(cfg, "val")
+        self.train_set = build_dataset(data, "train")
+        self.val_set = build_dataset(data, "val")
         check_ranks_agree(len(self.train_set), "training videos", getattr(self.train_set, "source", "train list"))
         check_ranks_agree(len(self.val_set), "validation videos", getattr(self.val_set, "source", "val list"))
         self.sampler = MultigridBatchSampler(
             len(self.train_set), schedule, world_size=ctx.world_size, rank=ctx.rank,
-            seed=cfg.RNG_SEED, grouped_bn=bn_group_size(cfg) is not None,
+            seed=place.rng_seed, grouped_bn=schedule.bn_groups.base_size is not None,
         )
-        pin = cfg.DATA_LOADER.PIN_MEMORY and ctx.device.type == "cuda"
+        pin = data.pin_memory and ctx.device.type == "cuda"
         self.train_loader = build_train_loader(
-            self.train_set, self.sampler, cfg.DATA_LOADER.NUM_WORKERS, pin, seed=cfg.RNG_SEED + ctx.rank,
+            self.train_set, self.sampler, data.num_workers, pin, seed=place.rng_seed + ctx.rank,
         )
         self.val_loader = build_eval_loader(
-            self.val_set, cfg.TEST.BATCH_SIZE // ctx.world_size, cfg.DATA_LOADER.NUM_WORKERS,
+            self.val_set, spec.test.batch_size // ctx.world_size, data.num_workers,
             pin, rank=ctx.rank, world_size=ctx.world_size,
         )
         super().__init__(
-            model, optimizer, self.train_loader, self.sampler, schedule, loss_fn=build_loss(cfg.MODEL.LOSS_FUNC),
-            prepare=InputPreparer(cfg, ctx.device), autocast=_autocast(cfg, ctx.device),
-            skip_non_finite=cfg.TRAIN.NON_FINITE_LOSS == "skip", device=ctx.device, world_size=ctx.world_size,
+            model, optimizer, self.train_loader, self.sampler, schedule, loss_fn=build_loss(solver.loss_func),
+            prepare=InputPreparer(spec.model, data, solver.memory_format, ctx.device),
+            autocast=_autocast(solver, ctx.device), skip_non_finite=solver.skip_non_finite, device=ctx.device,
+            world_size=ctx.world_size,
         )
         self._check_epochs_have_batches()
         self.register_hooks(self.build_hooks())
 
     def build_hooks(self) -> list[HookBase]:
         """The hooks, in the order they run at each event."""
-        cfg, ctx = self.cfg, self.ctx
-        stats_dir = cfg.OUTPUT_DIR if ctx.is_main else None
-        writer = MetricsWriter(cfg.OUTPUT_DIR if ctx.is_main and cfg.TENSORBOARD.ENABLE else None,
-                               log_dir=cfg.TENSORBOARD.LOG_DIR, dataset=cfg.TRAIN.DATASET)
+        spec, ctx = self.spec, self.ctx
+        place, data, train = spec.place, spec.data, spec.train
+        stats_dir = place.output_dir if ctx.is_main else None
+        writer = MetricsWriter(place.output_dir if ctx.is_main and place.tensorboard else None,
+                               log_dir=place.tensorboard_log_dir, dataset=data.train_dataset)
         source = getattr(self.train_set, "source", "the train list")
-        counter = FailedVideoCounter(cfg.DATA.MAX_FAILED_SHARE, len(self.train_set), source)
+        counter = FailedVideoCounter(data.options.max_missing_share, len(self.train_set), source)
         video_path = getattr(self.train_set, "video_path", lambda i: f"entry {i}")
-        finite = FiniteLoss(ctx.device, cfg.OUTPUT_DIR, cfg.LOG_PERIOD)
+        finite = FiniteLoss(ctx.device, place.output_dir, place.log_period)
         self.evaluation = Evaluation(
-            self.val_set, self.val_loader, cfg.MODEL.NUM_CLASSES, cfg.DATA.ENSEMBLE_METHOD, cfg.MODEL.HEAD_ACT,
+            self.val_set, self.val_loader, spec.model.num_classes, data.ensemble_method, spec.solver.head_act,
             self.prepare, self.autocast, stats_dir, writer,
         )
         hooks = [
-            DataHealth(counter, self.sampler, video_path, cfg.LOG_PERIOD, ctx.world_size, ctx.device),
-            EpochStats(stats_dir, cfg.DATA.MULTI_LABEL),  # the epoch's record before an error stops the run
+            DataHealth(counter, self.sampler, video_path, place.log_period, ctx.world_size, ctx.device),
+            EpochStats(stats_dir, data.multi_label),  # the epoch's record before an error stops the run
             DataTime(ctx.is_main),
             finite,  # before the iteration's record: none is written for a non-finite loss
-            IterationLogger(cfg.LOG_PERIOD, stats_dir, writer, cfg.DATA.MULTI_LABEL, self.sampler.batches_in),
-            StepTimeSplit(cfg.TRAIN.COMPILE, stats_dir, ctx.is_main),  # a step's seconds include its logging
-            LastCheckpointer(cfg.OUTPUT_DIR, cfg.dump(), cfg.TRAIN.CHECKPOINT_MINUTES, finite, ctx.is_main,
+            IterationLogger(place.log_period, stats_dir, writer, data.multi_label, self.sampler.batches_in),
+            StepTimeSplit(spec.solver.compile, stats_dir, ctx.is_main),  # a step's seconds include its logging
+            LastCheckpointer(place.output_dir, spec.config_yaml, train.checkpoint_minutes, finite, ctx.is_main,
                              ctx.world_size, ctx.device),
         ]
-        if cfg.BN.USE_PRECISE_STATS:
-            hooks.append(PreciseBN(self.train_set, self.sampler, cfg.TRAIN.BATCH_SIZE, cfg.BN.NUM_BATCHES_PRECISE,
-                                   cfg.RNG_SEED, cfg.DATA_LOADER.NUM_WORKERS, self.prepare))
-        return hooks + [self.evaluation, EpochCheckpointer(cfg.OUTPUT_DIR, cfg.dump(), cfg.TRAIN.CHECKPOINT_KEEP,
+        if train.precise_bn:
+            hooks.append(PreciseBN(self.train_set, self.sampler, self.schedule.spec.batch_size,
+                                   train.precise_bn_batches, place.rng_seed, data.num_workers, self.prepare))
+        return hooks + [self.evaluation, EpochCheckpointer(place.output_dir, spec.config_yaml, train.checkpoint_keep,
                                                            finite, ctx.is_main)]
 
     def fit(self) -> dict:
@@ -127,9 +129,10 @@ class Trainer(TrainerBase):
 
     def _restore(self) -> int:
         """Load the run's newest checkpoint (TRAIN.AUTO_RESUME) or the initial weights; the epoch to start."""
-        resumed, start_epoch = None, 0
-        if self.cfg.TRAIN.AUTO_RESUME:
-            resumed = ckpt.resume_latest(self.cfg.OUTPUT_DIR, unwrap(self.model), self.optimizer, self.cfg.dump())
+        resumed, start_epoch, train = None, 0, self.spec.train
+        if train.auto_resume:
+            resumed = ckpt.resume_latest(self.spec.place.output_dir, unwrap(self.model), self.optimizer,
+                                         self.spec.config_yaml)
         if resumed is not None:
             self._check_resumable_layout(resumed)
             start_epoch, self.start_batch = resumed["epoch"], resumed["start_batch"]
@@ -143,16 +146,15 @@ class Trainer(TrainerBase):
             else:
                 logger.info(f"resumed from the checkpoint of epoch {start_epoch}; "
                             f"continuing at epoch {start_epoch + 1}")
-        elif self.cfg.TRAIN.CHECKPOINT_FILE_PATH:
+        elif train.checkpoint_file_path:
             load_pretrained_weights(
-                self.cfg.TRAIN.CHECKPOINT_FILE_PATH, unwrap(self.model),
-                self.cfg.TRAIN.CHECKPOINT_TYPE, self.cfg.TRAIN.CHECKPOINT_INFLATE,
-                reinit_head=self.cfg.TRAIN.CHECKPOINT_REINIT_HEAD,
+                train.checkpoint_file_path, unwrap(self.model), train.checkpoint_type, train.checkpoint_inflate,
+                reinit_head=train.checkpoint_reinit_head,
             )
             reinit = "; classifier re-initialised (TRAIN.CHECKPOINT_REINIT_HEAD)" if (
-                self.cfg.TRAIN.CHECKPOINT_REINIT_HEAD) else ""
-            logger.info(f"initialised from {self.cfg.TRAIN.CHECKPOINT_FILE_PATH}{reinit}")
-        elif self.cfg.TRAIN.EXPECT_PRETRAINED and self.ctx.is_main:
+                train.checkpoint_reinit_head) else ""
+            logger.info(f"initialised from {train.checkpoint_file_path}{reinit}")
+        elif train.expect_pretrained and self.ctx.is_main:
             logger.warning(FROM_SCRATCH_WARNING)
         return start_epoch
 
@@ -163,13 +165,13 @@ class Trainer(TrainerBase):
         stage and LR: the epochs already trained then belong to another schedule.
         """
         path, epoch, start_batch = resumed["path"], resumed["epoch"], resumed["start_batch"]
-        trained_max = ckpt.saved_value(resumed["cfg"], "SOLVER.MAX_EPOCH")
-        if trained_max is not None and trained_max != self.cfg.SOLVER.MAX_EPOCH:
+        trained_max, max_epoch = ckpt.saved_value(resumed["cfg"], "SOLVER.MAX_EPOCH"), self.schedule.spec.max_epoch
+        if trained_max is not None and trained_max != max_epoch:
             trained = self.schedule.with_max_epoch(trained_max)
             differs = first_differing_epoch(trained, self.schedule, epoch + (start_batch > 0))
             if differs is not None:
                 raise ckpt.CheckpointError(
-                    f"SOLVER.MAX_EPOCH is {self.cfg.SOLVER.MAX_EPOCH} but checkpoint '{path}' was trained with "
+                    f"SOLVER.MAX_EPOCH is {max_epoch} but checkpoint '{path}' was trained with "
                     f"{trained_max}, and the new schedule gives its epoch {differs + 1} other shapes, batch sizes "
                     f"or learning rates; resume with SOLVER.MAX_EPOCH {trained_max}, or start afresh in another "
                     "OUTPUT_DIR"
@@ -184,12 +186,13 @@ class Trainer(TrainerBase):
     def _log_setup(self) -> None:
         if not self.ctx.is_main:
             return
-        if self.cfg.LOG_MODEL_INFO:
-            shapes = input_shapes(self.cfg, self.cfg.DATA.NUM_FRAMES, self.cfg.DATA.TRAIN_CROP_SIZE)
+        values = self.schedule.spec
+        if self.spec.place.log_model_info:
+            shapes = input_shapes(self.spec.model, values.num_frames, values.crop_size)
             logger.info(model_info_line(unwrap(self.model), shapes))
         table = format_schedule_table(self.schedule, self.ctx.world_size, len(self.train_set))
         logger.info("training schedule:\n" + table)
-        note = epochs_note(self.schedule, self.cfg.SOLVER.MAX_EPOCH, self.cfg.MULTIGRID.EPOCH_FACTOR)
+        note = epochs_note(self.schedule, values.max_epoch, values.epoch_factor)
         if note:
             logger.info(note)
 
@@ -200,7 +203,7 @@ class Trainer(TrainerBase):
         sizes = list(stage.short_cycle_batch_sizes)
         if num_videos >= sizes[0]:
             return
-        batch, devices = self.cfg.TRAIN.BATCH_SIZE, self.ctx.world_size
+        batch, devices = self.schedule.spec.batch_size, self.ctx.world_size
         factor = sizes[0] // batch  # a stage's batches are whole multiples of TRAIN.BATCH_SIZE
         source = getattr(self.train_set, "source", "the train list")
         if sizes == [batch]:
@@ -220,9 +223,9 @@ class Trainer(TrainerBase):
         )
 
 
-def _autocast(cfg: CfgNode, device: torch.device):
+def _autocast(solver: SolverSpec, device: torch.device):
     """bf16 autocast on CUDA when TRAIN.MIXED_PRECISION (bf16 needs no loss scaling)."""
-    if not cfg.TRAIN.MIXED_PRECISION or device.type != "cuda":
+    if not solver.mixed_precision or device.type != "cuda":
         return nullcontext()
     if not torch.cuda.is_bf16_supported():
         raise RuntimeError("TRAIN.MIXED_PRECISION needs a GPU with bfloat16 support; set it to False")

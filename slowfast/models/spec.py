@@ -4,7 +4,7 @@ Every rule on the MODEL, RESNET, SLOWFAST, NONLOCAL and BN keys (and DATA.INPUT_
 lives here and nowhere else: config validation builds this spec instead of repeating them,
 ``build_model`` builds from it, and the model classes take its values as explicit arguments
 without checking them again. ``ModelSpec.frames_problem`` / ``crop_problem`` say what clip
-shapes the model can take, for the checks across sections (``config/cross_checks.py``).
+shapes the model can take, for the checks across sections (``engine/cross_checks.py``).
 """
 from dataclasses import dataclass
 from typing import Any

@@ -15,6 +15,7 @@ from slowfast.multigrid.long_cycle import CycleShape, StagePlan, long_cycle_plan
 from slowfast.multigrid.shape import ClipShape
 from slowfast.multigrid.spec import COSINE_POLICY, STEP_POLICY, ScheduleSpec
 from slowfast.utils.bn_groups import BNGroups
+from slowfast.utils.checks import ConfigError
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,14 @@ def first_differing_epoch(trained: Schedule, current: Schedule, num_epochs: int)
 
 
 def build_schedule(cfg: Any) -> Schedule:
-    """Read MULTIGRID/SOLVER/DATA/TRAIN keys of `cfg` and build the run's schedule."""
-    return make_schedule(schedule_spec(cfg))
+    """Read MULTIGRID/SOLVER/DATA/TRAIN keys of `cfg` and build the run's schedule; ConfigError naming
+    the key for the first bad value (or for settings that leave no epoch to train)."""
+    try:
+        return make_schedule(schedule_spec(cfg))
+    except ConfigError:
+        raise
+    except ValueError as err:  # the spec's and make_schedule's messages name the keys
+        raise ConfigError(str(err)) from err
 
 
 def schedule_spec(cfg: Any) -> ScheduleSpec:

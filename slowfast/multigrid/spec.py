@@ -117,6 +117,9 @@ def _check_solver(spec: ScheduleSpec) -> None:
             f"SOLVER.COSINE_AFTER_WARMUP needs SOLVER.WARMUP_EPOCHS ({spec.warmup_epochs}) "
             f"< SOLVER.MAX_EPOCH ({spec.max_epoch})"
         )
+    require(spec.base_lr > 0, f"SOLVER.BASE_LR must be > 0, got {spec.base_lr}")
+    require(spec.warmup_epochs <= spec.max_epoch,
+            f"SOLVER.WARMUP_EPOCHS {spec.warmup_epochs} must be in [0, SOLVER.MAX_EPOCH {spec.max_epoch}]")
 
 
 JITTER_SCALINGS = ("min", "min_max")

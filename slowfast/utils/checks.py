@@ -1,10 +1,10 @@
 """Per-field checks of config values, each written once and raising ConfigError naming the key.
 
-``config.validation.validate_config`` runs them on a loaded config; the builders that turn
-config values into objects (schedule spec, model options, dataset options) call the same
-functions, so a value checked at load time and at build time fails with one message. This
-module imports nothing of slowfast, so every layer can use it without an import cycle
-(``slowfast.config`` itself reaches up to the schedule and the model registry to validate).
+The section builders that turn config values into specs (model, data, schedule, solver, ...;
+``engine/run_spec.build_run_spec``, which ``config.validation.validate_config`` runs on a loaded
+config) call them, each rule in the builder of the section that owns its key. This module imports
+nothing of slowfast, so every layer can use it without an import cycle (``slowfast.config`` itself
+reaches up to the engine's run spec to validate).
 """
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -53,9 +53,3 @@ def per_stage(value: Any, key: str, num_pathways: int | None = None) -> None:
         return
     require(stages_ok and all(len(stage) == num_pathways for stage in value),
             f"{key} must list 4 stages x {num_pathways} pathway(s), got {value}")
-
-
-def multi_view_test(num_spatial_crops: int, num_ensemble_views: int) -> None:
-    """Multi-view test: 1 or 3 spatial crops, at least one temporal view."""
-    one_of(num_spatial_crops, (1, 3), "TEST.NUM_SPATIAL_CROPS")
-    at_least(num_ensemble_views, 1, "TEST.NUM_ENSEMBLE_VIEWS")

@@ -11,6 +11,7 @@ from slowfast.engine import compile as compile_module
 from slowfast.engine import trainer as trainer_module
 from slowfast.engine.compile import EXTRA_GRAPHS, compile_model, training_batch_shapes
 from slowfast.engine.launch import run
+from slowfast.engine.run_spec import build_run_spec
 from slowfast.multigrid.schedule import build_schedule
 
 MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
@@ -70,7 +71,7 @@ def test_compiled_run_counts_the_first_step_of_a_shape_as_compile_time(make_cfg,
     cfg = make_cfg({"TRAIN.COMPILE": True, "TRAIN.BATCH_SIZE": 4, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False,
                     "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "SOLVER.WARMUP_EPOCHS": 0.0, "BN.USE_PRECISE_STATS": False,
                     "TRAIN.EVAL_PERIOD": 1, "TRAIN.CHECKPOINT_PERIOD": 1})
-    run(cfg)
+    run(build_run_spec(cfg))
     iters = read_stats(cfg.OUTPUT_DIR, "train_iter")
     log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()
     assert "TRAIN.COMPILE: 1 training shapes" in log

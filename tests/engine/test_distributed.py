@@ -17,6 +17,7 @@ from slowfast.engine import launch
 from slowfast.engine import trainer as trainer_module
 from slowfast.engine.epoch_hooks import PreciseBN
 from slowfast.engine.launch import run
+from slowfast.engine.run_spec import build_run_spec
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.utils import distributed
 from slowfast.utils.bn_groups import rank_share
@@ -57,7 +58,7 @@ class RecordingTrainer(trainer_module.Trainer):
         super().train_epoch(epoch)
         params = {k: v.detach().clone() for k, v in unwrap(self.model).named_parameters()}
         record = {"batches": batches, "params": params}
-        torch.save(record, Path(self.cfg.OUTPUT_DIR) / f"epoch{epoch}_rank{self.ctx.rank}.pt")
+        torch.save(record, Path(self.spec.place.output_dir) / f"epoch{epoch}_rank{self.ctx.rank}.pt")
 
     def build_hooks(self) -> list:
         """The hooks, with precise BN saving the BN buffers it computed."""
@@ -68,7 +69,7 @@ class RecordingTrainer(trainer_module.Trainer):
         def recompute_and_save(epoch: int) -> None:
             recompute(epoch)
             buffers = {k: v.clone() for k, v in unwrap(self.model).named_buffers() if "running" in k}
-            torch.save(buffers, Path(self.cfg.OUTPUT_DIR) / f"bn{epoch}_rank{self.ctx.rank}.pt")
+            torch.save(buffers, Path(self.spec.place.output_dir) / f"bn{epoch}_rank{self.ctx.rank}.pt")
 
         precise_bn.recompute = recompute_and_save
         return hooks
@@ -80,7 +81,7 @@ def _torchrun_like_worker(rank: int, port: int, cfg) -> None:
     os.environ.update({"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
                        "MASTER_ADDR": "localhost", "MASTER_PORT": str(port)})
     launch.Trainer = RecordingTrainer
-    run(cfg)
+    run(build_run_spec(cfg))
 
 
 def _load(folder: Path, name: str) -> dict:
@@ -94,7 +95,7 @@ def test_two_gloo_ranks_train_a_multigrid_schedule_like_one_process(make_cfg, re
     mp.spawn(_torchrun_like_worker, args=(distributed.find_free_port(), two), nprocs=2, join=True)
     one = make_cfg(overrides, output="one_rank", config_file=MG_CONFIG)
     monkeypatch.setattr(launch, "Trainer", RecordingTrainer)
-    run(one)
+    run(build_run_spec(one))
 
     two_dir, one_dir = Path(two.OUTPUT_DIR), Path(one.OUTPUT_DIR)
     schedule = build_schedule(two)
@@ -148,7 +149,7 @@ def _worker_reporting_its_error(rank: int, port: int, configs, report_dir: str) 
     os.environ.update({"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
                        "MASTER_ADDR": "localhost", "MASTER_PORT": str(port)})
     try:
-        run(configs[rank])
+        run(build_run_spec(configs[rank]))
         message = "finished"
     except Exception as err:  # noqa: BLE001 - the test checks its kind and text
         message = f"{launch.exit_code_for(err)} {err}"

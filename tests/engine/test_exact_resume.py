@@ -11,6 +11,7 @@ import torch
 
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.launch import run
+from slowfast.engine.run_spec import build_run_spec
 
 pytestmark = pytest.mark.slow  # training processes, killed and restarted
 
@@ -41,7 +42,8 @@ RUN_SCRIPT = (
     "torch.set_num_threads(1)\n"
     "from slowfast.config import load_config\n"
     "from slowfast.engine.launch import run\n"
-    "run(load_config(sys.argv[1], sys.argv[2:]))\n"
+    "from slowfast.engine.run_spec import build_run_spec\n"
+    "run(build_run_spec(load_config(sys.argv[1], sys.argv[2:])))\n"
 )
 
 
@@ -95,7 +97,7 @@ def test_run_killed_with_sigkill_at_several_points_ends_bit_identical(make_cfg, 
     values = {**RESUMABLE, "DATA_LOADER.NUM_WORKERS": workers}
     whole = make_cfg(values, output="whole", config_file=MG_CONFIG)
     killed = make_cfg(values, output="killed", config_file=MG_CONFIG)
-    run(whole)  # in this process: the same computation as the command, without its start-up time
+    run(build_run_spec(whole))  # in this process: the same computation as the command, without its start-up time
     # Inside stage 0's first epoch (before any epoch checkpoint), then in later stages, leaving
     # several iterations after the last kill; the log count is cumulative, so each kill lands later.
     for iterations in (2, 12, 20):

@@ -10,6 +10,7 @@ import torch
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import launch
 from slowfast.engine.loop import HookBase
+from slowfast.engine.run_spec import build_run_spec
 from slowfast.engine.trainer import Trainer
 from slowfast.utils.distributed import unwrap
 
@@ -84,15 +85,15 @@ def final_checkpoint(cfg) -> dict:
 def test_a_weight_ema_hook_is_saved_and_resumed_exactly(make_cfg, monkeypatch):
     monkeypatch.setattr(launch, "Trainer", EMATrainer)
     whole = make_cfg(RUN, output="whole")
-    launch.run(whole)
+    launch.run(build_run_spec(whole))
     killed = make_cfg(RUN, output="killed")
     monkeypatch.setattr(launch, "Trainer", StoppingEMATrainer)
     with pytest.raises(Stop):
-        launch.run(killed)
+        launch.run(build_run_spec(killed))
     stopped = ckpt.load_checkpoint_file(ckpt.last_checkpoint_path(killed.OUTPUT_DIR))
     assert (stopped["epoch"], stopped["next_batch"], stopped["hooks"]["WeightEMA"]["updates"]) == (1, 1, STOP_AFTER)
     monkeypatch.setattr(launch, "Trainer", EMATrainer)
-    launch.run(killed)
+    launch.run(build_run_spec(killed))
 
     expected, actual = final_checkpoint(whole), final_checkpoint(killed)
     ema, resumed_ema = expected["hooks"]["WeightEMA"], actual["hooks"]["WeightEMA"]

@@ -9,6 +9,7 @@ from slowfast.datasets.errors import DataError
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.context import RunContext
 from slowfast.engine.launch import run
+from slowfast.engine.run_spec import build_run_spec
 from slowfast.engine.trainer import Trainer
 from slowfast.multigrid.sampler import count_batches
 from slowfast.multigrid.schedule import Schedule, build_schedule
@@ -76,7 +77,7 @@ def test_multigrid_run_follows_its_schedule(make_cfg, read_stats, mode):
     schedule = build_schedule(cfg)
     assert len({stage.base_shape for stage in schedule.stages}) == (1 if mode.startswith("short") else 4)
     assert len(schedule.stages[0].short_cycle_shapes) == (1 if mode.startswith("long only") else 3)
-    run(cfg)
+    run(build_run_spec(cfg))
 
     iters = read_stats(cfg.OUTPUT_DIR, "train_iter")
     assert logged_iterations(iters) == expected_iterations(schedule, range(schedule.max_epoch))
@@ -120,7 +121,7 @@ def group_layout(optimizer: torch.optim.Optimizer) -> list[tuple[str, list[int],
 
 def test_stage_change_keeps_model_optimizer_state_and_loader_workers(make_cfg, read_metrics):
     cfg = make_cfg({**MULTIGRID, **LONG_AND_SHORT, **STEP, "DATA_LOADER.NUM_WORKERS": 2}, config_file=MG_CONFIG)
-    trainer = Trainer(cfg, RunContext(torch.device("cpu")))
+    trainer = Trainer(build_run_spec(cfg), RunContext(torch.device("cpu")))
     last_of_stage0 = trainer.schedule.stages[0].end_epoch - 1
     assert trainer.schedule.stage_at(last_of_stage0 + 1).index == 1
     model, optimizer, loader = trainer.model, trainer.optimizer, trainer.train_loader
@@ -154,7 +155,7 @@ def test_run_resumed_inside_a_stage_and_at_a_stage_change_repeats_the_uninterrup
     # the global RNG, so this also checks that checkpoints carry and restore the RNG state.
     overrides = {**MULTIGRID, **LONG_AND_SHORT, **STEP, **WARMUP, "MULTIGRID.EVAL_FREQ": 3, "MODEL.DROPOUT_RATE": 0.5}
     whole = make_cfg(overrides, output="whole", config_file=MG_CONFIG)
-    run(whole)
+    run(build_run_spec(whole))
     resumed = make_cfg(overrides, output="resumed", config_file=MG_CONFIG)
     schedule = build_schedule(resumed)
     assert [s.start_epoch for s in schedule.stages[:2]] == [0, 2]
@@ -168,9 +169,9 @@ def test_run_resumed_inside_a_stage_and_at_a_stage_change_repeats_the_uninterrup
 
         monkeypatch.setattr(Trainer, "train_epoch", interrupt)
         with pytest.raises(Interrupted):
-            run(resumed)
+            run(build_run_spec(resumed))
     monkeypatch.undo()
-    run(resumed)
+    run(build_run_spec(resumed))
 
     log = (Path(resumed.OUTPUT_DIR) / "stdout.log").read_text()
     assert "resumed from the checkpoint of epoch 1; continuing at epoch 2" in log
@@ -220,14 +221,14 @@ def test_a_train_split_smaller_than_a_stage_batch_says_what_fits(make_cfg, synth
     cfg = make_cfg({**MULTIGRID, **LONG_AND_SHORT, **STEP, "TRAIN.BATCH_SIZE": batch_size,
                     "DATA.PATH_TO_DATA_DIR": str(data)}, config_file=MG_CONFIG)
     with pytest.raises(DataError) as raised:
-        Trainer(cfg, RunContext(torch.device("cpu")))
+        Trainer(build_run_spec(cfg), RunContext(torch.device("cpu")))
     assert str(raised.value) == message.format(train=data / "train.csv")
 
 
 def test_the_log_says_why_the_schedule_trains_more_epochs_than_max_epoch(make_cfg, caplog):
     cfg = make_cfg({**MULTIGRID, **LONG_AND_SHORT, **STEP, "SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0],
                     "SOLVER.LRS": [1], "MULTIGRID.EPOCH_FACTOR": 1.5}, config_file=MG_CONFIG)
-    trainer = Trainer(cfg, RunContext(torch.device("cpu")))
+    trainer = Trainer(build_run_spec(cfg), RunContext(torch.device("cpu")))
     with caplog.at_level(logging.INFO):
         trainer._log_setup()
     assert trainer.schedule.max_epoch == 2

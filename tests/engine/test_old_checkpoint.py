@@ -22,6 +22,7 @@ from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import launch
 from slowfast.engine import trainer as trainer_module
 from slowfast.engine.loop import HookBase
+from slowfast.engine.run_spec import build_run_spec
 
 FIXTURE = Path(__file__).parent / "data" / "pre_hook_state"
 MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
@@ -72,7 +73,7 @@ def test_an_old_checkpoint_gives_each_part_to_the_hook_that_owns_it_now(make_cfg
 
     with_hook(monkeypatch, Probe())
     with pytest.raises(Stop):
-        launch.run(old_run_folder(make_cfg, "probe"))
+        launch.run(build_run_spec(old_run_folder(make_cfg, "probe")))
     assert seen["position"] == (old["epoch"], old["next_batch"]) == (3, 3)
     sums, trainer_state = old["epoch_sums"], old["trainer_state"]
     assert seen["state"] == {key: trainer_state[key] for key in ("global_iter", "samples_seen", "time_split")}
@@ -106,7 +107,7 @@ def test_an_old_checkpoint_resumes_and_ends_as_the_code_that_wrote_it_ended(make
         with_hook(patch, StopAfter())
         fresh = make_cfg(OLD_RUN, output="fresh", config_file=MG_CONFIG)
         with pytest.raises(Stop):
-            launch.run(fresh)
+            launch.run(build_run_spec(fresh))
     ours = torch.load(ckpt.last_checkpoint_path(fresh.OUTPUT_DIR), weights_only=True)
     if not all(torch.equal(ours["model_state"][key], value) for key, value in old["model_state"].items()):
         pytest.skip("the fixture's first 12 iterations train to other weights here than where the fixture was "
@@ -114,7 +115,7 @@ def test_an_old_checkpoint_resumes_and_ends_as_the_code_that_wrote_it_ended(make
                     "e6e4f02): the old code's continuation cannot be compared")
 
     cfg = old_run_folder(make_cfg, "resumed")
-    launch.run(cfg)
+    launch.run(build_run_spec(cfg))
     final = ckpt.load_checkpoint_file(ckpt.checkpoint_path(cfg.OUTPUT_DIR, 5))
     assert {key: digest(value) for key, value in final["model_state"].items()} == expected["final"]["model_state"]
     momentum = {str(i): digest(s["momentum_buffer"]) for i, s in final["optimizer_state"]["state"].items()}

@@ -8,6 +8,7 @@ from torch import nn
 
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.launch import run
+from slowfast.engine.run_spec import build_run_spec
 
 CFG_YAML = "OUTPUT_DIR: /a\nSOLVER:\n  BASE_LR: 0.1\n  MAX_EPOCH: 3\nMODEL:\n  NUM_CLASSES: 4\n"
 SUMS = {"loss": 1.5, "correct": 3.0, "samples": 8, "steps": 2, "has_correct": True}
@@ -148,7 +149,7 @@ def test_training_keeps_k_checkpoints_and_refuses_a_changed_config(make_cfg):
     values = {"SOLVER.MAX_EPOCH": 3, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TRAIN.EVAL_PERIOD": 3,
               "TRAIN.CHECKPOINT_PERIOD": 1, "TRAIN.CHECKPOINT_KEEP": 1, "TEST.ENABLE": False}
     cfg = make_cfg(values)
-    run(cfg)
+    run(build_run_spec(cfg))
     assert [p.name for p in ckpt.list_checkpoints(cfg.OUTPUT_DIR)] == ["checkpoint_epoch_00003.pyth"]
     with pytest.raises(ckpt.CheckpointError, match="SOLVER.BASE_LR: checkpoint 0.0125, now 0.5"):
-        run(make_cfg({**values, "SOLVER.BASE_LR": 0.5}))
+        run(build_run_spec(make_cfg({**values, "SOLVER.BASE_LR": 0.5})))

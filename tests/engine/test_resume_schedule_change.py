@@ -7,6 +7,7 @@ import pytest
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import trainer as trainer_module
 from slowfast.engine.launch import exit_code_for, run
+from slowfast.engine.run_spec import build_run_spec
 
 MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
 MULTIGRID = {
@@ -42,10 +43,10 @@ def interrupt_after(monkeypatch, steps: int) -> None:
 
 def test_multigrid_run_resumed_with_another_max_epoch_is_refused_in_one_line(make_cfg):
     cfg = make_cfg(MULTIGRID, config_file=MG_CONFIG)
-    run(cfg)
+    run(build_run_spec(cfg))
     longer = make_cfg({**MULTIGRID, "SOLVER.MAX_EPOCH": 6}, config_file=MG_CONFIG)
     with pytest.raises(ckpt.CheckpointError) as raised:
-        run(longer)
+        run(build_run_spec(longer))
     assert exit_code_for(raised.value) == 2 and "\n" not in str(raised.value)
     assert str(raised.value) == (
         f"SOLVER.MAX_EPOCH is 6 but checkpoint '{ckpt.checkpoint_path(cfg.OUTPUT_DIR, 2)}' was trained with 3, "
@@ -59,22 +60,22 @@ def test_mid_epoch_checkpoint_of_the_old_layout_is_refused_without_a_sampler_tra
     cfg = make_cfg(values, config_file=MG_CONFIG)
     interrupt_after(monkeypatch, 3)  # 1 + 1 + 3 iterations: stopped inside epoch 3
     with pytest.raises(Interrupted):
-        run(cfg)
+        run(build_run_spec(cfg))
     assert ckpt.load_checkpoint_file(ckpt.last_checkpoint_path(cfg.OUTPUT_DIR))["next_batch"] > 0
     monkeypatch.undo()
     changed = make_cfg({**values, "SOLVER.MAX_EPOCH": 4}, config_file=MG_CONFIG)
     with pytest.raises(ckpt.CheckpointError, match=r"^SOLVER.MAX_EPOCH is 4 but checkpoint '.*checkpoint_last.pyth' "
                                                    r"was trained with 3, and the new schedule gives its epoch "
                                                    r"\d other"):
-        run(changed)
+        run(build_run_spec(changed))
 
 
 def test_extending_max_epoch_of_a_step_schedule_resumes_where_it_stopped(make_cfg):
     values = {"SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TRAIN.CHECKPOINT_PERIOD": 1,
               "TEST.ENABLE": False}
     cfg = make_cfg(values)
-    run(cfg)
-    run(make_cfg({**values, "SOLVER.MAX_EPOCH": 2}))
+    run(build_run_spec(cfg))
+    run(build_run_spec(make_cfg({**values, "SOLVER.MAX_EPOCH": 2})))
     log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()
     assert "resumed from the checkpoint of epoch 1; continuing at epoch 2" in log
     assert ckpt.checkpoint_path(cfg.OUTPUT_DIR, 1).is_file()
@@ -86,7 +87,7 @@ def test_checkpoint_past_the_end_of_a_shorter_epoch_is_refused(make_cfg, monkeyp
     cfg = make_cfg(values)
     interrupt_after(monkeypatch, 6)
     with pytest.raises(Interrupted):
-        run(cfg)
+        run(build_run_spec(cfg))
     monkeypatch.undo()
     # The training list lost half its videos (DATA.PATH_TO_DATA_DIR may change on resume).
     smaller = tmp_path / "smaller"
@@ -96,6 +97,6 @@ def test_checkpoint_past_the_end_of_a_shorter_epoch_is_refused(make_cfg, monkeyp
         (smaller / f"{split}.csv").write_text("\n".join(lines[: 16 if split == "train" else None]) + "\n")
     last = ckpt.last_checkpoint_path(cfg.OUTPUT_DIR)
     with pytest.raises(ckpt.CheckpointError) as raised:
-        run(make_cfg({**values, "DATA.PATH_TO_DATA_DIR": str(smaller)}))
+        run(build_run_spec(make_cfg({**values, "DATA.PATH_TO_DATA_DIR": str(smaller)})))
     assert str(raised.value) == (f"checkpoint '{last}' stopped after batch 6 of epoch 1, which now has 4 batches "
                                  f"(did the training list change?); restore it, or move {last} away")

@@ -15,6 +15,7 @@ import torch
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine import trainer as trainer_module
 from slowfast.engine.launch import run
+from slowfast.engine.run_spec import build_run_spec
 
 MG_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
 ISSUE_RUN = {
@@ -67,25 +68,25 @@ def epochs_in_log(cfg) -> int:
 def test_interrupted_run_ends_bit_identical_with_and_without_workers(make_cfg, monkeypatch, workers):
     values = {**ISSUE_RUN, "DATA_LOADER.NUM_WORKERS": workers}
     whole = make_cfg(values, output="whole", config_file=MG_CONFIG)
-    run(whole)
+    run(build_run_spec(whole))
 
     # At an epoch boundary: stopped at the first step of the third epoch (after epoch 2's checkpoint
     # and validation), resumed from checkpoint_epoch_00002 with two validations still to come.
     at_boundary = make_cfg(values, output="at_boundary", config_file=MG_CONFIG)
     interrupt_at_step(monkeypatch, steps_before_epoch(at_boundary, 2) + 1)
     with pytest.raises(Interrupted):
-        run(at_boundary)
+        run(build_run_spec(at_boundary))
     monkeypatch.undo()
     assert epochs_in_log(at_boundary) == 2
-    run(at_boundary)
+    run(build_run_spec(at_boundary))
 
     # Inside an epoch: a "last" checkpoint after every iteration, stopped in the middle of epoch 3.
     mid_epoch = make_cfg({**values, "TRAIN.CHECKPOINT_MINUTES": 1e-9}, output="mid_epoch", config_file=MG_CONFIG)
     interrupt_at_step(monkeypatch, steps_before_epoch(mid_epoch, 2) + 2)
     with pytest.raises(Interrupted):
-        run(mid_epoch)
+        run(build_run_spec(mid_epoch))
     monkeypatch.undo()
-    run(mid_epoch)
+    run(build_run_spec(mid_epoch))
     assert "continuing at epoch 3, batch 2" in (Path(mid_epoch.OUTPUT_DIR) / "stdout.log").read_text()
 
     expected = final_weights(whole)

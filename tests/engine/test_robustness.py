@@ -12,6 +12,7 @@ from slowfast.engine import trainer as trainer_module
 from slowfast.engine.data_health import TooManyFailedVideosError
 from slowfast.engine.finite_guard import NonFiniteLossError
 from slowfast.engine.launch import run
+from slowfast.engine.run_spec import build_run_spec
 
 ONE_EPOCH = {"SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TRAIN.EVAL_PERIOD": 1}
 
@@ -48,7 +49,7 @@ def test_broken_training_videos_are_skipped_and_broken_eval_videos_counted(
 ):
     folder, empty, text = data_with_broken_videos
     cfg = make_cfg({**ONE_EPOCH, "DATA.PATH_TO_DATA_DIR": str(folder), "TEST.NUM_ENSEMBLE_VIEWS": 2})
-    run(cfg)
+    run(build_run_spec(cfg))
 
     log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()
     warnings = [line for line in log.splitlines() if "[WARNING]" in line]
@@ -73,7 +74,7 @@ def test_more_failed_clips_than_max_failed_share_over_the_epoch_stops_the_run(ma
     # was drawn, so the run stops at its last iteration, before any checkpoint.
     cfg = make_cfg({**ONE_EPOCH, "DATA.PATH_TO_DATA_DIR": str(folder), "DATA.MAX_FAILED_SHARE": 0.05})
     with pytest.raises(TooManyFailedVideosError) as raised:
-        run(cfg)
+        run(build_run_spec(cfg))
     assert str(raised.value) == (
         "2 of the 32 training clips of epoch 1 so far (iteration 4) come from replacement videos (their own "
         "failed to decode), more than DATA.MAX_FAILED_SHARE=0.05; 2 of the 32 files in "
@@ -103,7 +104,7 @@ def test_a_third_of_the_list_broken_trains_and_tests_to_the_end_naming_every_bro
         (folder / f"{split}.csv").write_text("\n".join(absolute_lines(synthetic_dir, split)) + "\n")
     cfg = make_cfg({"SOLVER.MAX_EPOCH": 2, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TRAIN.BATCH_SIZE": 2,
                     "DATA.PATH_TO_DATA_DIR": str(folder)})
-    run(cfg)
+    run(build_run_spec(cfg))
 
     log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()
     named = re.findall(r"training video (\S+) failed to decode \((\d+) of the 16 files in (\S+) so far\)", log)
@@ -119,7 +120,7 @@ def test_a_third_of_the_list_broken_trains_and_tests_to_the_end_naming_every_bro
 def test_huge_learning_rate_stops_the_run_naming_iteration_stage_and_shape(make_cfg, read_stats):
     cfg = make_cfg({**ONE_EPOCH, "SOLVER.BASE_LR": 1e6, "MODEL.DROPOUT_RATE": 0.0, "TEST.ENABLE": False})
     with pytest.raises(NonFiniteLossError) as raised:
-        run(cfg)
+        run(build_run_spec(cfg))
     match = re.fullmatch(
         r"loss is (nan|inf) at epoch 1, iteration (\d), stage 0, batch shape \(8, 3, 8, 32, 32\); "
         r"lower SOLVER.BASE_LR or check the data. There is no checkpoint: rerunning starts afresh",
@@ -156,7 +157,7 @@ def test_non_finite_loss_inside_a_multigrid_stage_names_that_iteration(make_cfg,
         "SOLVER.BASE_LR": 0.01, "TEST.ENABLE": False,
     })
     with pytest.raises(NonFiniteLossError) as raised:
-        run(cfg)
+        run(build_run_spec(cfg))
     assert str(raised.value) == (
         "loss is nan at epoch 3, iteration 2, stage 1, batch shape (8, 3, 4, 23, 23); "
         f"lower SOLVER.BASE_LR or check the data. No checkpoint was written after it: rerunning resumes from "
@@ -182,7 +183,7 @@ def test_non_finite_loss_skips_the_step_when_configured(make_cfg, monkeypatch, c
     cfg = make_cfg({"TRAIN.NON_FINITE_LOSS": "skip", "SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0],
                     "SOLVER.LRS": [1], "TEST.ENABLE": False, "LOG_PERIOD": 100})
     with caplog.at_level(logging.WARNING):
-        run(cfg)
+        run(build_run_spec(cfg))
     skipped = [r.getMessage() for r in caplog.records if "skipped the update" in r.getMessage()]
     assert skipped == [
         "skipped the update of epoch 1, iteration 3, stage 0, batch shape (8, 3, 8, 32, 32): "
@@ -228,7 +229,7 @@ def test_nan_at_an_unlogged_iteration_writes_no_checkpoint_after_it_and_the_reru
     cfg = make_cfg(values)
     monkeypatch.setattr(trainer_module, "build_loss", nan_loss_at_call(7))  # epoch 2, iteration 3
     with pytest.raises(NonFiniteLossError) as raised:
-        run(cfg)
+        run(build_run_spec(cfg))
     last = ckpt.last_checkpoint_path(cfg.OUTPUT_DIR)
     assert str(raised.value) == (
         "loss is nan at epoch 2, iteration 3, stage 0, batch shape (8, 3, 8, 32, 32); lower SOLVER.BASE_LR or "
@@ -239,7 +240,7 @@ def test_nan_at_an_unlogged_iteration_writes_no_checkpoint_after_it_and_the_reru
     assert ckpt.load_checkpoint_file(last)["next_batch"] == 2  # the two finite steps of epoch 2
 
     monkeypatch.setattr(trainer_module, "build_loss", nan_loss_at_call(0))  # the data is fixed: no NaN
-    run(cfg)
+    run(build_run_spec(cfg))
     log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()
     assert "resumed from checkpoint_last.pyth; continuing at epoch 2, batch 3" in log
     assert all_finite(ckpt.checkpoint_path(cfg.OUTPUT_DIR, 1))
@@ -262,16 +263,16 @@ def test_non_finite_weights_with_finite_losses_are_never_saved(make_cfg, monkeyp
     with pytest.raises(NonFiniteLossError, match=r"^the weights hold NaN or infinite values at epoch 1 although "
                                                  r"every loss was finite; they were not saved; .* There is no "
                                                  r"checkpoint: rerunning starts afresh$"):
-        run(cfg)
+        run(build_run_spec(cfg))
     assert ckpt.list_checkpoints(cfg.OUTPUT_DIR) == []
 
 
 def test_resume_skips_checkpoints_with_non_finite_weights_or_says_there_is_none(make_cfg):
     cfg = make_cfg({**ONE_EPOCH, "SOLVER.MAX_EPOCH": 2, "TRAIN.CHECKPOINT_PERIOD": 1, "TEST.ENABLE": False})
-    run(cfg)
+    run(build_run_spec(cfg))
     from slowfast.utils.distributed import unwrap
 
-    trainer = trainer_module.Trainer(cfg, trainer_module.RunContext(torch.device("cpu")))
+    trainer = trainer_module.Trainer(build_run_spec(cfg), trainer_module.RunContext(torch.device("cpu")))
     model, optimizer = unwrap(trainer.model), trainer.optimizer
     newest = ckpt.checkpoint_path(cfg.OUTPUT_DIR, 1)
     contents = ckpt.load_checkpoint_file(newest)

@@ -6,6 +6,7 @@ import torch
 
 from slowfast.engine.context import RunContext
 from slowfast.engine.launch import prepare_output_dir
+from slowfast.engine.run_spec import build_run_spec
 from slowfast.engine.trainer import Trainer
 
 RUN = {"SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TEST.ENABLE": False,
@@ -14,9 +15,9 @@ RUN = {"SOLVER.MAX_EPOCH": 1, "SOLVER.STEPS": [0], "SOLVER.LRS": [1], "TEST.ENAB
 
 
 def test_dropping_a_trained_trainer_frees_it_and_its_datasets_without_the_cyclic_collector(make_cfg):
-    cfg = make_cfg(RUN)
-    prepare_output_dir(cfg)
-    trainer = Trainer(cfg, RunContext(device=torch.device("cpu")))
+    spec = build_run_spec(make_cfg(RUN))
+    prepare_output_dir(spec)
+    trainer = Trainer(spec, RunContext(device=torch.device("cpu")))
     trainer.fit()  # an epoch with precise BN, validation, checkpoints and TensorBoard
     held = {name: weakref.ref(thing) for name, thing in [
         ("trainer", trainer), ("train set", trainer.train_set), ("val set", trainer.val_set),

@@ -10,6 +10,7 @@ from slowfast.config import load_config
 from slowfast.engine import checkpoint as ckpt
 from slowfast.engine.inputs import InputPreparer
 from slowfast.engine.launch import run
+from slowfast.engine.run_spec import build_run_spec
 from slowfast.engine.trainer import FROM_SCRATCH_WARNING
 
 BASELINE = {
@@ -27,7 +28,7 @@ def test_training_loss_goes_down(make_cfg, read_metrics):
     # lower the loss by 0.13 to 0.35 over RNG_SEEDs 0-2 (checked), far beyond batch noise.
     cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 8, "SOLVER.BASE_LR": 0.02, "TRAIN.EVAL_PERIOD": 100,
                     "TRAIN.CHECKPOINT_PERIOD": 100, "TEST.ENABLE": False, "LOG_PERIOD": 100})
-    run(cfg)
+    run(build_run_spec(cfg))
     losses = [e["loss"] for e in read_metrics(cfg.OUTPUT_DIR, "train_epoch")]
     assert len(losses) == 8
     assert sum(losses[-2:]) / 2 < sum(losses[:2]) / 2 - 0.1, losses
@@ -36,7 +37,7 @@ def test_training_loss_goes_down(make_cfg, read_metrics):
 def test_baseline_run_logs_every_record_and_tests_the_last_checkpoint(make_cfg, read_stats, read_metrics):
     cfg = make_cfg({**BASELINE, "LOG_PERIOD": 2, "BN.USE_PRECISE_STATS": True, "BN.NUM_BATCHES_PRECISE": 2,
                     "LOG_MODEL_INFO": True, "TENSORBOARD.ENABLE": True})
-    results = run(cfg)
+    results = run(build_run_spec(cfg))
     out = cfg.OUTPUT_DIR
 
     epochs = read_metrics(out, "train_epoch")
@@ -96,7 +97,7 @@ def test_config_yaml_in_output_dir_reloads_to_the_run_config(make_cfg):
     cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TRAIN.ENABLE": False, "TEST.ENABLE": False})
     Path(cfg.OUTPUT_DIR).mkdir()
     (Path(cfg.OUTPUT_DIR) / "config.yaml").write_text("the trained run's config\n")
-    run(cfg)
+    run(build_run_spec(cfg))
     # A run that does not train writes config_test.yaml: the trained run's config.yaml stays.
     assert (Path(cfg.OUTPUT_DIR) / "config.yaml").read_text() == "the trained run's config\n"
     reloaded = load_config(f"{cfg.OUTPUT_DIR}/config_test.yaml")
@@ -107,10 +108,10 @@ def test_config_yaml_in_output_dir_reloads_to_the_run_config(make_cfg):
 
 def test_second_run_with_more_epochs_resumes_after_the_last_checkpoint(make_cfg, read_stats):
     first = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 2, "TRAIN.EVAL_PERIOD": 2, "TEST.ENABLE": False})
-    run(first)
+    run(build_run_spec(first))
     second = make_cfg({**BASELINE, "TRAIN.EVAL_PERIOD": 3, "TEST.ENABLE": False})
     assert second.OUTPUT_DIR == first.OUTPUT_DIR
-    run(second)
+    run(build_run_spec(second))
 
     log = (Path(second.OUTPUT_DIR) / "stdout.log").read_text()
     assert "resumed from the checkpoint of epoch 2; continuing at epoch 3" in log
@@ -127,14 +128,15 @@ def test_channels_last_trains_the_same_weights_with_inputs_in_that_layout(make_c
     for channels_last in (False, True):
         cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False, "TRAIN.CHANNELS_LAST": channels_last},
                        output=f"channels_last_{channels_last}")
-        run(cfg)
+        run(build_run_spec(cfg))
         path = Path(cfg.OUTPUT_DIR) / "checkpoints" / "checkpoint_epoch_00001.pyth"
         states[channels_last] = torch.load(path, weights_only=True)["model_state"]
     assert states[True].keys() == states[False].keys()
     for name, value in states[False].items():
         torch.testing.assert_close(states[True][name], value, atol=1e-5, rtol=1e-4, msg=name)
 
-    prepare = InputPreparer(cfg, torch.device("cpu"))
+    spec = build_run_spec(cfg)
+    prepare = InputPreparer(spec.model, spec.data, spec.solver.memory_format, torch.device("cpu"))
     slow, fast = prepare(torch.zeros((2, 3, 8, 32, 32), dtype=torch.uint8))
     assert slow.is_contiguous(memory_format=torch.channels_last_3d)
     assert fast.is_contiguous(memory_format=torch.channels_last_3d)
@@ -142,7 +144,7 @@ def test_channels_last_trains_the_same_weights_with_inputs_in_that_layout(make_c
 
 def test_fine_tuning_config_without_weights_warns_once_that_it_trains_from_scratch(make_cfg):
     cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False, "TRAIN.EXPECT_PRETRAINED": True})
-    run(cfg)
+    run(build_run_spec(cfg))
     lines = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text().splitlines()
     warnings = [line for line in lines if "training from scratch: " in line]
     assert len(warnings) == 1
@@ -152,11 +154,11 @@ def test_fine_tuning_config_without_weights_warns_once_that_it_trains_from_scrat
 
 def test_fine_tuning_config_with_a_checkpoint_path_does_not_warn(make_cfg):
     pretrained = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False}, output="pretrained")
-    run(pretrained)
+    run(build_run_spec(pretrained))
     weights = Path(pretrained.OUTPUT_DIR) / "checkpoints" / "checkpoint_epoch_00001.pyth"
     cfg = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False, "TRAIN.EXPECT_PRETRAINED": True,
                     "TRAIN.CHECKPOINT_FILE_PATH": str(weights)}, output="fine_tuned")
-    run(cfg)
+    run(build_run_spec(cfg))
     log = (Path(cfg.OUTPUT_DIR) / "stdout.log").read_text()
     assert f"initialised from {weights}\n" in log
     assert "training from scratch" not in log
@@ -164,7 +166,7 @@ def test_fine_tuning_config_with_a_checkpoint_path_does_not_warn(make_cfg):
     reinit = make_cfg({**BASELINE, "SOLVER.MAX_EPOCH": 1, "TEST.ENABLE": False,
                        "TRAIN.CHECKPOINT_FILE_PATH": str(weights), "TRAIN.CHECKPOINT_REINIT_HEAD": True},
                       output="fine_tuned_new_head")
-    run(reinit)
+    run(build_run_spec(reinit))
     log = (Path(reinit.OUTPUT_DIR) / "stdout.log").read_text()
     assert f"initialised from {weights}; classifier re-initialised (TRAIN.CHECKPOINT_REINIT_HEAD)" in log
     assert "head.projection re-initialised: not loaded, as asked" in log

@@ -274,7 +274,7 @@ def test_an_unexpected_error_keeps_its_traceback_and_writes_it_to_stdout_log(run
                                                                              monkeypatch):
     from slowfast.engine import launch
 
-    def broken(cfg):
+    def broken(spec):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(launch, "prepare_data", broken)
@@ -292,7 +292,7 @@ def test_an_error_after_ctrl_c_is_logged_as_the_interruption_not_a_crash(run_net
     from slowfast.engine import launch
     from slowfast.utils import cli
 
-    def workers_stopped_by_ctrl_c(cfg):
+    def workers_stopped_by_ctrl_c(spec):
         monkeypatch.setattr(cli, "_sigint_received", True)
         raise RuntimeError("DataLoader worker (pid 1) exited unexpectedly")
 
@@ -309,9 +309,11 @@ def test_an_error_after_ctrl_c_is_logged_as_the_interruption_not_a_crash(run_net
 def test_the_interrupted_line_says_what_rerunning_does(repo_root, cli_args, tmp_path):
     from slowfast.config import load_config
     from slowfast.engine.launch import interrupted_message
+    from slowfast.engine.run_spec import build_run_spec
 
     def message(*overrides: str) -> str:
-        return interrupted_message(load_config(str(repo_root / CONFIG), cli_args(tmp_path, *overrides)[2:]))
+        cfg = load_config(str(repo_root / CONFIG), cli_args(tmp_path, *overrides)[2:])
+        return interrupted_message(build_run_spec(cfg))
 
     out = tmp_path / "out"
     assert message() == (f"interrupted by Ctrl-C (SIGINT) before the first checkpoint in {out}; rerunning the same "
@@ -332,6 +334,7 @@ def test_the_interrupted_line_says_what_rerunning_does(repo_root, cli_args, tmp_
 def test_sigint_during_training_ends_with_one_line_and_exit_130(repo_root, cli_args, synthetic_dir, tmp_path):
     from slowfast.config import load_config
     from slowfast.engine.launch import interrupted_message
+    from slowfast.engine.run_spec import build_run_spec
 
     args = cli_args(synthetic_dir, "MODEL.NUM_CLASSES", "4", "SYNTHETIC.NUM_CLASSES", "4", "DATA.NUM_FRAMES", "8",
                     "DATA.TRAIN_CROP_SIZE", "32", "DATA.TRAIN_JITTER_SCALES", "[32, 40]", "SOLVER.MAX_EPOCH", "50",
@@ -350,6 +353,6 @@ def test_sigint_during_training_ends_with_one_line_and_exit_130(repo_root, cli_a
         _, err = process.communicate(timeout=120)
     finally:
         process.kill()  # a no-op once it has exited
-    expected = interrupted_message(load_config(str(repo_root / CONFIG), args[2:]))
+    expected = interrupted_message(build_run_spec(load_config(str(repo_root / CONFIG), args[2:])))
     assert (process.returncode, err) == (130, expected + "\n")
     assert (tmp_path / "out" / "stdout.log").read_text().rstrip().endswith(expected)

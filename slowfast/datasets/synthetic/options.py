@@ -1,7 +1,8 @@
 """Settings of the synthetic generator (the SYNTHETIC config node)."""
 from dataclasses import asdict, dataclass
 
-from slowfast.datasets.synthetic.render import class_names
+from slowfast.datasets.synthetic.render import DIFFICULTY_LEVELS, MAX_CLASSES
+from slowfast.utils.checks import at_least, one_of, require
 
 
 @dataclass(frozen=True)
@@ -16,14 +17,15 @@ class SyntheticOptions:
     seed: int = 0
     test_clips_per_class: int = 0  # 0: a quarter of clips_per_class, at least 2
 
-    def __post_init__(self):
-        class_names(self.num_classes)
-        if (self.clips_per_class < 1 or self.test_clips_per_class < 0 or self.num_frames < 2
-                or self.size < 16 or self.size % 2):
-            raise ValueError(
-                "synthetic options need clips_per_class >= 1, test_clips_per_class >= 0, num_frames >= 2 "
-                f"and an even size >= 16, got {self}"
-            )
+    def __post_init__(self) -> None:
+        # Named after the config keys: the config's SYNTHETIC node is checked here, once.
+        require(1 <= self.num_classes <= MAX_CLASSES,
+                f"SYNTHETIC.NUM_CLASSES must be in [1, {MAX_CLASSES}], got {self.num_classes}")
+        at_least(self.clips_per_class, 1, "SYNTHETIC.CLIPS_PER_CLASS")
+        at_least(self.test_clips_per_class, 0, "SYNTHETIC.TEST_CLIPS_PER_CLASS")
+        at_least(self.num_frames, 2, "SYNTHETIC.NUM_FRAMES")
+        require(self.size >= 16 and self.size % 2 == 0, f"SYNTHETIC.SIZE must be even and >= 16, got {self.size}")
+        one_of(self.difficulty, range(len(DIFFICULTY_LEVELS)), "SYNTHETIC.DIFFICULTY")
 
     def record(self) -> dict:
         """The options as generator.json records them (``test_clips_per_class`` only when set, so

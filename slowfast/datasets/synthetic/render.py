@@ -64,9 +64,8 @@ DIFFICULTY_LEVELS = (
 
 
 def class_names(num_classes: int) -> list[str]:
-    """Name of each class id: the 8 patterns, then their ``_fast`` variants."""
-    if not 1 <= num_classes <= MAX_CLASSES:
-        raise ValueError(f"the synthetic dataset supports 1 to {MAX_CLASSES} classes, got {num_classes}")
+    """Name of each class id: the 8 patterns, then their ``_fast`` variants (``num_classes`` up to
+    MAX_CLASSES, checked by ``SyntheticOptions``)."""
     return [PATTERNS[i % len(PATTERNS)] + ("_fast" if i >= len(PATTERNS) else "") for i in range(num_classes)]
 
 
@@ -130,9 +129,8 @@ def _rotation(pattern, fast, progress, size, motion_scale, rng) -> Track:
 
 
 def render_clip(class_id: int, num_frames: int, size: int, difficulty: int, rng: np.random.Generator) -> np.ndarray:
-    """A uint8 RGB clip ``[num_frames, size, size, 3]`` of class ``class_id``."""
-    if not 0 <= difficulty < len(DIFFICULTY_LEVELS):
-        raise ValueError(f"difficulty must be in 0..{len(DIFFICULTY_LEVELS) - 1}, got {difficulty}")
+    """A uint8 RGB clip ``[num_frames, size, size, 3]`` of class ``class_id`` (``difficulty`` indexes
+    DIFFICULTY_LEVELS, checked by ``SyntheticOptions``)."""
     level = DIFFICULTY_LEVELS[difficulty]
     background = _background(size, level.texture, level.mixed_polarity, rng)
     colour = _object_colour(background.mean(axis=(0, 1)), level.contrast, level.mixed_polarity, rng)

@@ -9,6 +9,7 @@ from slowfast.config.defaults import get_defaults
 from slowfast.datasets.build import build_dataset, ensure_synthetic_data
 from slowfast.datasets.charades import Charades
 from slowfast.datasets.options import DatasetOptions
+from slowfast.datasets.spec import data_spec
 from slowfast.datasets.ssv2 import Ssv2
 from slowfast.datasets.synthetic import SyntheticOptions, ensure_synthetic_dataset, generate_dataset
 from slowfast.datasets.synthetic.frames import render_multi_action_clip, ssv2_template
@@ -89,26 +90,15 @@ def test_build_generates_the_layout_of_train_dataset(tmp_path, caplog):
     cfg = get_defaults()
     cfg.TRAIN.DATASET = cfg.TEST.DATASET = "charades"
     cfg.DATA.PATH_TO_DATA_DIR = str(tmp_path / "charades")
-    cfg.DATA.MULTI_LABEL = True
+    cfg.DATA.MULTI_LABEL, cfg.MODEL.LOSS_FUNC = True, "bce_logit"
     cfg.MODEL.NUM_CLASSES = cfg.SYNTHETIC.NUM_CLASSES = 2
     cfg.SYNTHETIC.GENERATE = True
     cfg.SYNTHETIC.CLIPS_PER_CLASS, cfg.SYNTHETIC.NUM_FRAMES, cfg.SYNTHETIC.SIZE = 1, 6, 32
-    ensure_synthetic_data(cfg)
-    assert isinstance(build_dataset(cfg, "test"), Charades)
+    data = data_spec(cfg)
+    assert data.synthetic.layout == "charades"
+    ensure_synthetic_data(data)
+    assert isinstance(build_dataset(data, "test"), Charades)
     with caplog.at_level(logging.WARNING):
         assert not ensure_synthetic_dataset(cfg.DATA.PATH_TO_DATA_DIR, layout="ssv2", num_classes=2,
                                             clips_per_class=1, num_frames=6, size=32)
     assert "'layout': 'charades'" in caplog.text and "delete the folder to regenerate" in caplog.text
-
-
-def test_dataset_and_label_kind_must_agree(tmp_path):
-    cfg = get_defaults()
-    cfg.TRAIN.DATASET = "charades"
-    with pytest.raises(ValueError, match="charades is multi-label; set DATA.MULTI_LABEL True"):
-        build_dataset(cfg, "train")
-    cfg.TRAIN.DATASET, cfg.DATA.MULTI_LABEL = "ssv2", True
-    with pytest.raises(ValueError, match="ssv2 is single-label; set DATA.MULTI_LABEL False"):
-        build_dataset(cfg, "val")
-    cfg.TRAIN.DATASET, cfg.SYNTHETIC.GENERATE, cfg.MODEL.NUM_CLASSES = "ava", True, 8
-    with pytest.raises(ValueError, match="SYNTHETIC.GENERATE writes .* layouts; TRAIN.DATASET is 'ava'"):
-        ensure_synthetic_data(cfg)

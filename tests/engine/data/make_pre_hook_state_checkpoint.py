@@ -29,6 +29,7 @@ from slowfast.datasets.synthetic import SyntheticOptions, generate_synthetic_dat
 from slowfast.engine import checkpoint as ckpt  # noqa: E402
 from slowfast.engine import launch  # noqa: E402
 from slowfast.engine.loop import HookBase  # noqa: E402
+from slowfast.engine.run_spec import build_run_spec  # noqa: E402
 from slowfast.engine.trainer import Trainer  # noqa: E402
 
 MG_CONFIG = str(ROOT / "configs" / "Synthetic" / "SLOWFAST_R18_MG.yaml")
@@ -105,15 +106,15 @@ def main(out: Path) -> None:
     work = Path(tempfile.mkdtemp())
     generate_synthetic_dataset(str(work / "data"), DATASET)
     whole, killed = config(work / "data", work / "whole"), config(work / "data", work / "killed")
-    launch.run(whole)
+    launch.run(build_run_spec(whole))
     launch.Trainer = StoppingTrainer
     try:
-        launch.run(killed)
+        launch.run(build_run_spec(killed))
     except Stopped:
         pass
     launch.Trainer = Trainer
     shutil.copy(ckpt.last_checkpoint_path(killed.OUTPUT_DIR), out / "checkpoint_last.pyth")
-    launch.run(killed)
+    launch.run(build_run_spec(killed))
     expected = {"final": final_state(killed), "records": epoch_records(work / "killed")}
     assert expected["final"] == final_state(whole), "the old code did not resume exactly"
     assert expected["records"] == epoch_records(work / "whole")

@@ -13,6 +13,7 @@ import torch
 from slowfast.config import load_config
 from slowfast.engine.inputs import input_shapes
 from slowfast.models import build_model
+from slowfast.models.spec import model_spec
 
 cfg = load_config("configs/Synthetic/SLOWFAST_R18_MG.yaml", [])
 torch.manual_seed(0)
@@ -20,7 +21,8 @@ model = build_model(cfg)
 model.train()
 optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
 SHORT_CYCLE = [(16, 24, 16), (16, 34, 8), (16, 48, 4)]  # frames, crop, batch: the last stage's cycle
-inputs = {(t, s, b): [torch.randn(b, *shape) for shape in input_shapes(cfg, t, s)] for t, s, b in SHORT_CYCLE}
+spec = model_spec(cfg)
+inputs = {(t, s, b): [torch.randn(b, *shape) for shape in input_shapes(spec, t, s)] for t, s, b in SHORT_CYCLE}
 labels = {key: torch.randint(0, 8, (key[2],)) for key in inputs}
 
 

@@ -15,6 +15,7 @@ from slowfast.config import load_config
 from slowfast.engine.inputs import input_shapes
 from slowfast.models import build_model
 from slowfast.models.norm import batch_running_stat_updates
+from slowfast.models.spec import model_spec
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 21
 SHAPES = [(4, 24, 64), (8, 24, 32), (4, 34, 32), (16, 24, 16), (8, 48, 8), (16, 48, 4)]  # frames, crop, batch
@@ -27,7 +28,7 @@ batch_running_stat_updates(batching)
 
 
 def training_step(frames, crop, batch, batched):
-    inputs = [torch.randn(batch, *shape) for shape in input_shapes(cfg, frames, crop)]
+    inputs = [torch.randn(batch, *shape) for shape in input_shapes(model_spec(cfg), frames, crop)]
 
     model = batching if batched else one_by_one
 

@@ -11,6 +11,7 @@ from slowfast.config import load_config
 from slowfast.engine.inputs import input_shapes
 from slowfast.models import build_model
 from slowfast.models.norm import GroupedBatchNorm3d
+from slowfast.models.spec import model_spec
 from slowfast.multigrid.schedule import build_schedule
 from slowfast.utils.bn_groups import clips_per_statistic
 
@@ -54,7 +55,8 @@ def main() -> None:
                 key = (shape.num_frames, shape.crop_size, batch)
                 if (grouping, key) in rows:
                     continue
-                inputs = [torch.randn(batch, *s) for s in input_shapes(cfg, shape.num_frames, shape.crop_size)]
+                shapes = input_shapes(model_spec(cfg), shape.num_frames, shape.crop_size)
+                inputs = [torch.randn(batch, *s) for s in shapes]
                 rows[grouping, key] = fewest_values(model, inputs)
     for key in sorted({key for _, key in rows}, key=lambda k: (k[0] * k[1] ** 2, k[2])):
         clips, layer = rows["clips", key]

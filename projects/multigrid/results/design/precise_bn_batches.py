@@ -11,13 +11,16 @@ import torch
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
 from slowfast.datasets.loader import build_eval_loader, build_train_loader
+from slowfast.datasets.spec import data_spec
 from slowfast.engine.checkpoint.files import find_last_checkpoint, load_checkpoint_file
 from slowfast.engine.checkpoint.model_state import load_model_state
 from slowfast.engine.evaluator import run_views
 from slowfast.engine.inputs import InputPreparer
 from slowfast.engine.metrics import ViewEnsemble
 from slowfast.engine.precise_bn import recompute_bn_stats
+from slowfast.engine.solver_spec import solver_spec
 from slowfast.models import build_model
+from slowfast.models.spec import model_spec
 
 
 def main() -> None:
@@ -30,8 +33,9 @@ def main() -> None:
     device = torch.device("cpu")
     path = find_last_checkpoint(args.run_dir)
     weights = load_checkpoint_file(path)["model_state"]
-    train_set, test_set = build_dataset(cfg, "train"), build_dataset(cfg, "test")
-    prepare = InputPreparer(cfg, device)
+    data = data_spec(cfg)
+    train_set, test_set = build_dataset(data, "train"), build_dataset(data, "test")
+    prepare = InputPreparer(model_spec(cfg), data, solver_spec(cfg).memory_format, device)
     shape = train_set.options.full_train_shape
     print(f"{path}: test top-1 after precise BN over N batches of {cfg.TRAIN.BATCH_SIZE} clips at {shape}")
     for num_batches in args.num_batches:

@@ -8,6 +8,7 @@ import time
 
 from slowfast.config import load_config
 from slowfast.datasets.build import build_dataset
+from slowfast.datasets.spec import data_spec
 
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 STORE = sys.argv[1] if len(sys.argv) > 1 else "/tmp/setup_cost_store"
@@ -16,7 +17,7 @@ def build_all(overrides):
     cfg = load_config(cfg_file, overrides)
     start = time.perf_counter()
     for split in ("train", "val", "test"):
-        build_dataset(cfg, split)
+        build_dataset(data_spec(cfg), split)
     return time.perf_counter() - start
 shutil.rmtree(STORE, ignore_errors=True)
 mem = build_all(["DATA.DECODED_CACHE_DIR", ""])

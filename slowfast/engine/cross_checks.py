@@ -5,6 +5,7 @@ them sees alone is whether the schedule's shapes fit the model: the long cycle t
 frames than DATA.NUM_FRAMES, the long and short cycles smaller crops than DATA.TRAIN_CROP_SIZE,
 and a SlowFast clip of fewer frames than SLOWFAST.ALPHA (or a crop that leaves a non-local
 block's pooling window an empty map) would stop the run mid-epoch instead of at load time.
+``run_spec.check_sections`` runs it once every section is built.
 """
 from collections.abc import Callable
 from dataclasses import replace
