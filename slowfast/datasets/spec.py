@@ -83,10 +83,9 @@ def data_spec(cfg: CfgNode) -> DataSpec:
 
 
 def _check_labels(cfg: CfgNode) -> None:
-    """DATA.MULTI_LABEL against the loss and the datasets' label kinds; how test views combine."""
+    """DATA.MULTI_LABEL against the datasets' label kinds; how test views combine. (Against the loss:
+    ``engine/run_spec.check_sections``.)"""
     multi_label = cfg.DATA.MULTI_LABEL
-    if multi_label:
-        require(cfg.MODEL.LOSS_FUNC == "bce_logit", "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")
     for key, name in (("TRAIN.DATASET", cfg.TRAIN.DATASET), ("TEST.DATASET", cfg.TEST.DATASET)):
         kind = MULTI_LABEL_DATASETS.get(name.lower())
         if kind is True:
@@ -157,9 +156,6 @@ def _dataset_options(cfg: CfgNode) -> DatasetOptions:
 def _synthetic_spec(cfg: CfgNode) -> SyntheticSpec:
     """The generator's options (checked by ``SyntheticOptions``) and the layout TRAIN.DATASET reads."""
     synthetic, dataset = cfg.SYNTHETIC, cfg.TRAIN.DATASET
-    require(synthetic.NUM_CLASSES == cfg.MODEL.NUM_CLASSES,
-            f"SYNTHETIC.NUM_CLASSES {synthetic.NUM_CLASSES} differs from MODEL.NUM_CLASSES "
-            f"{cfg.MODEL.NUM_CLASSES}; set them equal")
     options = SyntheticOptions(
         num_classes=synthetic.NUM_CLASSES,
         clips_per_class=synthetic.CLIPS_PER_CLASS,

@@ -57,10 +57,16 @@ def build_run_spec(cfg: CfgNode) -> RunSpec:
 
 
 def check_sections(spec: RunSpec) -> None:
-    """The rules no section sees alone: batches that split over the devices, and every clip shape the
-    schedule trains or tests against the model. (The data section checks DATA.MULTI_LABEL against
-    MODEL.LOSS_FUNC and SYNTHETIC.NUM_CLASSES against MODEL.NUM_CLASSES itself.)"""
-    place = spec.place
+    """The rules no section sees alone: the labels against the loss and the model's classes, batches
+    that split over the devices, and every clip shape the schedule trains or tests against the model."""
+    data, place = spec.data, spec.place
+    if data.multi_label:
+        require(spec.solver.loss_func == "bce_logit", "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit")
+    if data.synthetic is not None:
+        classes = data.synthetic.options.num_classes
+        require(classes == spec.model.num_classes,
+                f"SYNTHETIC.NUM_CLASSES {classes} differs from MODEL.NUM_CLASSES {spec.model.num_classes}; "
+                "set them equal")
     for key, value in (("TRAIN.BATCH_SIZE", spec.schedule.spec.batch_size), ("TEST.BATCH_SIZE", spec.test.batch_size)):
         require(value >= 1 and value % place.num_devices == 0,
                 f"{key} {value} must be a positive multiple of the number of devices {place.num_devices} "

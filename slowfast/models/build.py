@@ -1,5 +1,5 @@
-"""``build_model``: the config's model spec (``spec.py``) and BN group policy, then the registered
-factory; with ``spec.py`` the only places in ``slowfast.models`` that read cfg."""
+"""``build_model``: the config's model spec (``spec.py``) and the schedule spec's BN group policy, then
+the registered factory; with ``spec.py`` the only places in ``slowfast.models`` that read cfg."""
 from functools import partial
 
 import torch.nn as nn
@@ -10,15 +10,17 @@ from slowfast.models.norm import GroupedBatchNorm3d, NormFactory
 from slowfast.models.registry import MODEL_ARCHS, MODEL_REGISTRY, architectures, register_model
 from slowfast.models.spec import TRANS_FUNCS, ModelSpec, model_spec
 from slowfast.models.video_model import RESNET_ARCHS, SLOWFAST_ARCHS, ResNet, SlowFast
-from slowfast.utils.bn_groups import BNGroups, bn_groups
+from slowfast.multigrid.schedule import schedule_spec
+from slowfast.utils.bn_groups import BNGroups
 
-__all__ = ["MODEL_ARCHS", "MODEL_REGISTRY", "TRANS_FUNCS", "architectures", "bn_group_size", "build_model",
-           "build_model_from_spec", "config_bn_groups", "norm_factory", "register_model"]
+__all__ = ["MODEL_ARCHS", "MODEL_REGISTRY", "TRANS_FUNCS", "architectures", "build_model",
+           "build_model_from_spec", "norm_factory", "register_model"]
 
 
 def build_model(cfg: CfgNode) -> nn.Module:
-    """Build and initialise the model named by ``MODEL.MODEL_NAME``, on CPU."""
-    return build_model_from_spec(model_spec(cfg), config_bn_groups(cfg))
+    """Build and initialise the model named by ``MODEL.MODEL_NAME``, on CPU, its BN layers following
+    the schedule's group policy (the trainer builds from its run spec's sections instead)."""
+    return build_model_from_spec(model_spec(cfg), schedule_spec(cfg).bn_groups)
 
 
 def build_model_from_spec(spec: ModelSpec, groups: BNGroups = BNGroups()) -> nn.Module:
@@ -31,21 +33,6 @@ def build_model_from_spec(spec: ModelSpec, groups: BNGroups = BNGroups()) -> nn.
         zero_init_final_conv=spec.zero_init_final_conv,
     )
     return model
-
-
-def config_bn_groups(cfg: CfgNode) -> BNGroups:
-    """The run's BN group policy (``utils.bn_groups.bn_groups``) from the MULTIGRID keys and
-    TRAIN.BATCH_SIZE, the same one ``ScheduleSpec.bn_groups`` gives the sampler and reports.
-    MULTIGRID.BN_BASE_SIZE and BN_GROUPING are checked by the schedule spec."""
-    multigrid = cfg.MULTIGRID
-    return bn_groups(multigrid.LONG_CYCLE or multigrid.SHORT_CYCLE, multigrid.BN_BASE_SIZE,
-                     multigrid.BN_GROUPING, cfg.TRAIN.BATCH_SIZE)
-
-
-def bn_group_size(cfg: CfgNode) -> int | None:
-    """Clips per BN statistic at the full shape: ``MULTIGRID.BN_BASE_SIZE`` under multigrid, else
-    None (the whole batch); ``config_bn_groups(cfg).base_size``."""
-    return config_bn_groups(cfg).base_size
 
 
 def norm_factory(groups: BNGroups) -> NormFactory:

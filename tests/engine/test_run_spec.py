@@ -91,6 +91,9 @@ def test_input_shapes_follow_the_model_s_pathways(tmp_path):
         (["LOG_PERIOD", "0"], "LOG_PERIOD must be >= 1, got 0"),
         (["BN.NUM_BATCHES_PRECISE", "-1"], "BN.NUM_BATCHES_PRECISE must be >= 0, got -1"),
         (["TRAIN.CHECKPOINT_KEEP", "-1"], "TRAIN.CHECKPOINT_KEEP must be >= 0 (0 = keep all), got -1"),
+        (["DATA.MULTI_LABEL", "True"], "DATA.MULTI_LABEL True needs MODEL.LOSS_FUNC bce_logit"),
+        (["SYNTHETIC.GENERATE", "True", "SYNTHETIC.NUM_CLASSES", "6"],
+         "SYNTHETIC.NUM_CLASSES 6 differs from MODEL.NUM_CLASSES 4; set them equal"),
         (["NUM_SHARDS", "2", "TEST.BATCH_SIZE", "3"],
          "TEST.BATCH_SIZE 3 must be a positive multiple of the number of devices 2 (NUM_GPUS 0 x NUM_SHARDS 2)"),
         # make_schedule's own refusal, which used to leave load_config as a bare ValueError.

@@ -3,9 +3,10 @@ import pytest
 import torch.nn as nn
 
 from slowfast.models import build_model
-from slowfast.models.build import MODEL_REGISTRY, bn_group_size, config_bn_groups, register_model
+from slowfast.models.build import MODEL_REGISTRY, register_model
 from slowfast.models.norm import GroupedBatchNorm3d
 from slowfast.models.video_model import ResNet, SlowFast
+from slowfast.multigrid.schedule import schedule_spec
 
 
 def _norms(model: nn.Module) -> list[nn.BatchNorm3d]:
@@ -97,7 +98,7 @@ def test_bn_groups_follow_multigrid(make_tiny_cfg, long_cycle, short_cycle, expe
     cfg = make_tiny_cfg("slowfast", 18)
     cfg.MULTIGRID.LONG_CYCLE = long_cycle
     cfg.MULTIGRID.SHORT_CYCLE = short_cycle
-    assert bn_group_size(cfg) == expected
+    assert schedule_spec(cfg).bn_groups.base_size == expected
     norms = _norms(build_model(cfg))
     assert norms and all(type(m) is GroupedBatchNorm3d and m.group_size == expected for m in norms)
     assert all(m.eps == 1e-5 and m.momentum == 0.1 for m in norms)
@@ -110,19 +111,18 @@ def test_bn_groups_grow_with_the_batch_under_values_grouping(make_tiny_cfg, long
     cfg.MULTIGRID.LONG_CYCLE = long_cycle
     cfg.MULTIGRID.BN_GROUPING = "values"
     cfg.TRAIN.BATCH_SIZE, cfg.NUM_SHARDS = 8, num_shards
-    assert config_bn_groups(cfg).reference_batch == expected
+    assert schedule_spec(cfg).bn_groups.reference_batch == expected
     assert all(m.reference_batch == expected for m in _norms(build_model(cfg)))
 
 
 @pytest.mark.parametrize("long_cycle, short_cycle", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("grouping", ["clips", "values"])
 def test_the_model_and_the_schedule_follow_one_bn_group_policy(make_tiny_cfg, long_cycle, short_cycle, grouping):
-    from slowfast.multigrid.schedule import make_schedule, schedule_spec
+    from slowfast.multigrid.schedule import make_schedule
 
     cfg = make_tiny_cfg("slow", 18)
     cfg.MULTIGRID.LONG_CYCLE, cfg.MULTIGRID.SHORT_CYCLE, cfg.MULTIGRID.BN_GROUPING = long_cycle, short_cycle, grouping
     groups = schedule_spec(cfg).bn_groups
-    assert config_bn_groups(cfg) == groups
     schedule = make_schedule(schedule_spec(cfg))
     norms = _norms(build_model(cfg))
     assert {(m.group_size, m.reference_batch) for m in norms} == {(groups.base_size, groups.reference_batch)}
